@@ -1,0 +1,21 @@
+"""The op library: every op defined once (see ``registry``), grouped by family.
+
+Importing this package registers all ops and attaches their tensor methods.
+"""
+import warnings as _warnings
+
+# NumPy reports inf/nan results (log(0), 0/0) as RuntimeWarnings attributed to the
+# calling frame; PyTorch stays silent, so Ember's op files do too.
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember\.ops(\..*)?$")
+
+from ember.ops import registry  # noqa: E402
+from ember.ops.creation import *  # noqa: E402,F401,F403
+from ember.ops.elementwise import *  # noqa: E402,F401,F403
+from ember.ops.math import *  # noqa: E402,F401,F403
+from ember.ops.reductions import *  # noqa: E402,F401,F403
+from ember.ops.shape import *  # noqa: E402,F401,F403
+from ember.ops.indexing import *  # noqa: E402,F401,F403
+from ember.ops.linalg import *  # noqa: E402,F401,F403
+from ember.ops import inplace as _inplace  # noqa: E402
+
+from ember.ops.registry import REGISTRY  # noqa: E402,F401

@@ -1,0 +1,365 @@
+"""Tensor creation: from data (``tensor``, ``as_tensor``, ``from_numpy``, ``from_dlpack``),
+filled (``zeros``, ``ones``, ``full``, ``empty``, ``eye``, ranges) and random (``rand``,
+``randn``, ``randint``, ``normal``, ``randperm``), plus the ``*_like`` variants."""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from ember import random as _random
+from ember.backend import Device, device as _device, module_for, transfer
+from ember.backend.dtypes import (DType, bool_, from_numpy_dtype, get_default_dtype, int64,
+                                  to_dtype)
+from ember.ops.registry import Op, register
+from ember.tensor import Size, Tensor, _make
+
+__all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "zeros", "ones",
+           "full", "empty", "eye", "arange", "linspace", "logspace", "zeros_like",
+           "ones_like", "full_like", "empty_like", "rand", "randn", "randint", "normal",
+           "randperm", "rand_like", "randn_like", "randint_like", "scalar_tensor"]
+
+
+def _infer_dtype(arr: np.ndarray) -> DType:
+    k = arr.dtype.kind
+    if k == "f":
+        return get_default_dtype()
+    if k in "iu":
+        return int64
+    if k == "b":
+        return bool_
+    raise TypeError(f"can't create a tensor from data of type {arr.dtype} "
+                    f"(expected numbers or booleans)")
+
+
+def _nested_to_array(data: Any) -> np.ndarray:
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
+        data = [_nested_to_array(v) for v in data]
+    try:
+        return np.asarray(data)
+    except ValueError as e:
+        raise ValueError(f"tensor(): can't build a tensor from ragged or mixed data: {e}") \
+            from None
+
+
+def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
+    if device is not None:
+        arr = transfer(arr, _device(device))
+    t = _make(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays, tensors).
+
+    Python floats become the default dtype (float32), ints int64, bools bool; NumPy
+    arrays keep their dtype.
+
+    >>> ember.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+    """
+    from_np = isinstance(data, np.ndarray) or isinstance(data, Tensor) or \
+        isinstance(data, np.generic)
+    arr = _nested_to_array(data)
+    if dtype is not None:
+        npd = to_dtype(dtype).np
+    elif from_np:
+        npd = from_numpy_dtype(arr.dtype).np
+    else:
+        npd = _infer_dtype(arr).np
+    arr = np.array(arr, dtype=npd, copy=True)
+    return _finish(arr, dtype, device, requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """Like :func:`tensor`, but shares memory with a NumPy array or tensor when the dtype
+    already matches."""
+    if isinstance(data, Tensor):
+        return data if dtype is None or to_dtype(dtype) == data.dtype else data.to(dtype)
+    if isinstance(data, np.ndarray):
+        arr = data if dtype is None else data.astype(to_dtype(dtype).np, copy=False)
+        from_numpy_dtype(arr.dtype)
+        return _finish(arr, None, device, False)
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def from_numpy(arr: np.ndarray) -> Tensor:
+    """A tensor sharing memory with the NumPy array ``arr`` (no copy)."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray (got {type(arr).__name__})")
+    from_numpy_dtype(arr.dtype)
+    return _make(arr)
+
+
+def from_dlpack(ext: Any) -> Tensor:
+    """A tensor sharing memory with any DLPack producer (a torch tensor, a NumPy array)."""
+    arr = np.from_dlpack(ext)
+    from_numpy_dtype(arr.dtype)
+    return _make(arr)
+
+
+def _size(size: Sequence, where: str) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
+        size = tuple(size[0])
+    out = []
+    for s in size:
+        if isinstance(s, Tensor):
+            s = int(s)
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(f"{where}(): size must be a sequence of ints, got {s!r}")
+        if s < 0:
+            raise RuntimeError(f"{where}(): Trying to create tensor with negative dimension "
+                               f"{s}: {list(size)}")
+        out.append(int(s))
+    return tuple(out)
+
+
+def _dtype_or_default(dtype: Any) -> np.dtype:
+    return (get_default_dtype() if dtype is None else to_dtype(dtype)).np
+
+
+def _xp(device: Any) -> Any:
+    return np if device is None else module_for(device)
+
+
+def _filled(kind: str, size: Sequence, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
+    shape = _size(size, kind)
+    xp = _xp(device)
+    arr = getattr(xp, kind)(shape, dtype=_dtype_or_default(dtype))
+    return _finish(arr, None, None, requires_grad)
+
+
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+          out: Any = None) -> Tensor:
+    """A tensor of zeros: ``ember.zeros(2, 3)`` or ``ember.zeros((2, 3))``."""
+    return _filled("zeros", size, dtype, device, requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+         out: Any = None) -> Tensor:
+    """A tensor of ones."""
+    return _filled("ones", size, dtype, device, requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+          memory_format: Any = None) -> Tensor:
+    """An uninitialized tensor."""
+    return _filled("empty", size, dtype, device, requires_grad)
+
+
+def _scalar_dtype(v: Any) -> DType:
+    if isinstance(v, bool):
+        return bool_
+    if isinstance(v, int):
+        return int64
+    return get_default_dtype()
+
+
+def full(size: Sequence, fill_value: Any, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``; the dtype follows the value (int -> int64)."""
+    shape = _size((size,), "full")
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    dt = to_dtype(dtype) if dtype is not None else _scalar_dtype(fill_value)
+    arr = _xp(device).full(shape, fill_value, dtype=dt.np)
+    return _finish(arr, None, None, requires_grad)
+
+
+def scalar_tensor(s: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+    return full((), s, dtype=dtype or get_default_dtype(), device=device,
+                requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
+    """The ``n x m`` identity matrix."""
+    if n < 0 or (m is not None and m < 0):
+        raise RuntimeError(f"eye(): n and m must be non-negative, got n={n}, m={m}")
+    arr = _xp(device).eye(n, n if m is None else m, dtype=_dtype_or_default(dtype))
+    return _finish(arr, None, None, requires_grad)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` up to (not including) ``end`` by ``step``; ints give int64."""
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    start, end, step = vals
+    if step == 0:
+        raise RuntimeError("arange(): step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange(): upper bound and larger bound inconsistent with step "
+                           f"sign (start={start}, end={end}, step={step})")
+    if dtype is None:
+        dt = int64 if all(isinstance(v, int) for v in vals) else get_default_dtype()
+    else:
+        dt = to_dtype(dtype)
+    n = max(int(math.ceil((end - start) / step)), 0)
+    xp = _xp(device)
+    if dt.category == 2:
+        arr = (start + step * xp.arange(n, dtype=np.float64)).astype(dt.np)
+    else:
+        arr = xp.arange(start, start + n * step, step)[:n].astype(dt.np)
+    return _finish(arr, None, None, requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    if steps < 0:
+        raise RuntimeError(f"linspace(): number of steps must be non-negative, got {steps}")
+    arr = _xp(device).linspace(float(start), float(end), int(steps)).astype(
+        _dtype_or_default(dtype))
+    return _finish(arr, None, None, requires_grad)
+
+
+def logspace(start: float, end: float, steps: int, base: float = 10.0, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``base ** linspace(start, end, steps)``."""
+    arr = (float(base) ** np.linspace(float(start), float(end), int(steps))).astype(
+        _dtype_or_default(dtype))
+    return _finish(arr, None, device, requires_grad)
+
+
+def _like(t: Tensor, dtype: Any) -> tuple:
+    return t.shape, (t.dtype if dtype is None else to_dtype(dtype))
+
+
+def zeros_like(input: Tensor, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    shape, dt = _like(input, dtype)
+    return zeros(shape, dtype=dt, device=device or input.device, requires_grad=requires_grad)
+
+
+def ones_like(input: Tensor, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    shape, dt = _like(input, dtype)
+    return ones(shape, dtype=dt, device=device or input.device, requires_grad=requires_grad)
+
+
+def empty_like(input: Tensor, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    shape, dt = _like(input, dtype)
+    return empty(shape, dtype=dt, device=device or input.device, requires_grad=requires_grad)
+
+
+def full_like(input: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    shape, dt = _like(input, dtype)
+    return full(shape, fill_value, dtype=dt, device=device or input.device,
+                requires_grad=requires_grad)
+
+
+# -- random -------------------------------------------------------------------------------
+
+def _random_float(draw: Any, size: Sequence, dtype: Any, requires_grad: bool,
+                  where: str) -> Tensor:
+    shape = _size(size, where)
+    dt = get_default_dtype() if dtype is None else to_dtype(dtype)
+    if dt.category != 2:
+        raise TypeError(f"{where}(): expected a floating dtype, got {dt}")
+    arr = np.asarray(draw(shape), dtype=np.float64).astype(dt.np)
+    return _finish(arr, None, None, requires_grad)
+
+
+def rand(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """Uniform samples on [0, 1)."""
+    return _random_float(_random.get(generator).random, size, dtype, requires_grad, "rand")
+
+
+def randn(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    """Standard normal samples."""
+    return _random_float(_random.get(generator).standard_normal, size, dtype, requires_grad,
+                         "randn")
+
+
+def randint(*args: Any, generator: Any = None, dtype: Any = None, device: Any = None,
+            requires_grad: bool = False, size: Any = None) -> Tensor:
+    """Integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
+    args = list(args)
+    if size is None:
+        size = args.pop()
+    low, high = (0, args[0]) if len(args) == 1 else tuple(args)
+    if high <= low:
+        raise RuntimeError(f"randint(): random_ expects 'from' to be less than 'to', but got "
+                           f"from={low} >= to={high}")
+    shape = _size((size,), "randint")
+    dt = int64 if dtype is None else to_dtype(dtype)
+    arr = _random.get(generator).integers(low, high, size=shape).astype(dt.np)
+    return _finish(arr, None, None, requires_grad)
+
+
+def rand_like(input: Tensor, dtype: Any = None, generator: Any = None, **kw: Any) -> Tensor:
+    return rand(input.shape, dtype=dtype or input.dtype, generator=generator)
+
+
+def randn_like(input: Tensor, dtype: Any = None, generator: Any = None, **kw: Any) -> Tensor:
+    return randn(input.shape, dtype=dtype or input.dtype, generator=generator)
+
+
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, dtype: Any = None,
+                 **kw: Any) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, input.shape, dtype=dtype or input.dtype)
+
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any = None,
+           dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Normal samples; ``mean`` and ``std`` may be tensors (broadcast together)."""
+    rng = _random.get(generator)
+    m = mean._data if isinstance(mean, Tensor) else mean
+    s = std._data if isinstance(std, Tensor) else std
+    if np.any(np.asarray(s) < 0):
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {np.min(s)}")
+    if size is not None:
+        shape = _size((size,), "normal")
+    else:
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+    dt = dtype
+    if dt is None:
+        for v in (mean, std):
+            if isinstance(v, Tensor):
+                dt = v.dtype
+        dt = dt or get_default_dtype()
+    arr = (np.asarray(m) + np.asarray(s) * rng.standard_normal(shape)).astype(to_dtype(dt).np)
+    return _finish(arr, None, None, requires_grad)
+
+
+def randperm(n: int, generator: Any = None, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """A random permutation of ``0..n-1`` (int64)."""
+    if n < 0:
+        raise RuntimeError(f"randperm(): n must be non-negative, got {n}")
+    arr = _random.get(generator).permutation(int(n)).astype(
+        (int64 if dtype is None else to_dtype(dtype)).np)
+    return _finish(arr, None, None, requires_grad)
+
+
+class ToDevice(Op):
+    """Moves a tensor between devices; the gradient moves back."""
+
+    name = "to_device"
+    saves = ()
+
+    def forward(self, xp: Any, x: Any, *, device: Device) -> Any:
+        return transfer(x, device)
+
+    def backward(self, ctx: Any, g: Tensor) -> Tensor:
+        return to_device(g, device=ctx.inputs[0].device)
+
+
+to_device = register(ToDevice())

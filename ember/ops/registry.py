@@ -1,0 +1,250 @@
+"""The op registry: every op is defined once, as an :class:`Op`, and applied here.
+
+An op carries its forward math (written against the array module ``xp``), its backward
+(a vector-Jacobian product written with Ember ops, so it is itself recorded when
+``create_graph=True``), and its checks. :func:`apply` is the one dispatcher: it promotes
+dtypes the PyTorch way, runs the forward, wraps the results as tensors and, when a
+gradient is needed, records a :class:`~ember.autograd.node.Node`. A tracer (graph mode)
+intercepts :func:`apply` through :data:`dispatch_hooks`; it never copies an op's math.
+
+Defining an op::
+
+    class Exp(Op):
+        promote = "float"
+        saves_output = True
+        def forward(self, xp, x):
+            return xp.exp(x)
+        def backward(self, ctx, g):
+            return g * ctx.out
+
+    exp = register(Exp())
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any, Callable
+
+import numpy as np
+
+from ember.autograd import anomaly
+from ember.autograd.grad_mode import state as grad_state
+from ember.autograd.node import Node
+from ember.backend import array_module
+from ember.backend.dtypes import (DType, _combine, _default_float_ref, _PROMOTE,
+                                  _scalar_dtype, from_numpy_dtype)
+from ember.tensor import Tensor, _make
+
+__all__ = ["Op", "register", "apply", "REGISTRY", "tensor_method", "dispatch_hooks"]
+
+REGISTRY: dict[str, "Op"] = {}
+
+#: functions called instead of eager dispatch when non-empty (graph-mode tracers)
+dispatch_hooks: list[Callable] = []
+
+_FLOAT = 2
+
+
+class Op:
+    """Base class of all ops; see the module docstring for how to define one.
+
+    Class attributes an op may set:
+
+    * ``name``: the public name (``"add"``); ``grad_name`` is derived (``AddBackward0``);
+    * ``promote``: ``None`` (inputs pass as they are), ``"same"`` (tensor and scalar
+      inputs from ``promote_from`` on are promoted to their PyTorch result type) or
+      ``"float"`` (the same, then integer/bool results become the default float dtype);
+    * ``view``: the first output is a view of input 0 (shares memory and version);
+    * ``differentiable``: False for ops whose outputs never carry gradients;
+    * ``hidden``: how many trailing forward outputs are kept for backward (``ctx.saved``)
+      instead of being returned;
+    * ``saves``: indices of inputs whose values backward reads (checked against in-place
+      modification); ``saves_output``: whether backward reads ``ctx.out``.
+    """
+
+    name = ""
+    promote: str | None = None
+    promote_from = 0
+    view = False
+    differentiable = True
+    hidden = 0
+    saves: tuple | None = None      # None: all inputs
+    saves_output = False
+
+    def __init__(self) -> None:
+        if not self.name:
+            self.name = _snake(type(self).__name__)
+        self.grad_name = "".join(p.capitalize() for p in self.name.split("_")) + "Backward0"
+
+    def forward(self, xp: Any, *arrays: Any, **attrs: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, ctx: Node, *grads: Any) -> Any:
+        raise RuntimeError(f"{self.name}: the derivative is not implemented")
+
+    def check(self, *args: Any, **attrs: Any) -> None:
+        """Validate inputs before the forward runs; raise a clear error if they are bad."""
+
+    def __call__(self, *args: Any, **attrs: Any) -> Any:
+        return apply(self, args, attrs)
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+
+def _snake(name: str) -> str:
+    out = []
+    for i, c in enumerate(name):
+        if c.isupper() and i and not name[i - 1].isupper():
+            out.append("_")
+        out.append(c.lower())
+    return "".join(out)
+
+
+def register(op: Op) -> Op:
+    """Add ``op`` to the registry under its name and return it (callable)."""
+    if op.name in REGISTRY:
+        raise ValueError(f"op {op.name!r} is registered twice")
+    REGISTRY[op.name] = op
+    return op
+
+
+def tensor_method(*names: str) -> Callable:
+    """Decorator: also expose a function as ``Tensor.<name>`` for each name given."""
+    def deco(fn: Callable) -> Callable:
+        method = fn
+        if isinstance(fn, Op):          # an Op instance is not a descriptor: bind it
+            def method(self: Tensor, *args: Any, **attrs: Any) -> Any:
+                return apply(fn, (self,) + args, attrs)
+            method.__name__ = fn.name
+        for n in names or (fn.__name__,):
+            setattr(Tensor, n, method)
+        return fn
+    return deco
+
+
+def _promoted_dtype(op: Op, args: tuple) -> DType:
+    dim = zero = wrapped = None
+    for a in args[op.promote_from:]:
+        if a.__class__ is Tensor or isinstance(a, Tensor):
+            d = from_numpy_dtype(a._data.dtype)
+            if a._data.ndim:
+                dim = d if dim is None else _PROMOTE[dim, d]
+            else:
+                zero = d if zero is None else _PROMOTE[zero, d]
+        elif a is not None:
+            sd = _scalar_dtype(a) if not isinstance(a, DType) else None
+            if sd is not None:
+                wrapped = sd if wrapped is None else _PROMOTE[wrapped, sd]
+    dt = _combine(dim, _combine(zero, wrapped))
+    if op.promote == "float" and dt.category != _FLOAT:
+        dt = _default_float_ref[0]
+    return dt
+
+
+def _error(op: Op, args: tuple, e: Exception) -> Exception:
+    shapes = ", ".join(str(tuple(a.shape)) if isinstance(a, Tensor) else repr(a)
+                       for a in args)
+    kind = RuntimeError if isinstance(e, (ValueError, FloatingPointError)) else type(e)
+    return kind(f"{op.name}: invalid input(s) {shapes}: {e}")
+
+
+def apply(op: Op, args: tuple, attrs: dict) -> Any:
+    """Run ``op`` eagerly on ``args`` (tensors, scalars, None) and record it for autograd."""
+    if dispatch_hooks:
+        return dispatch_hooks[-1](op, args, attrs)
+    op.check(*args, **attrs)
+    xp = np
+    if op.promote is not None:
+        dt = _promoted_dtype(op, args)
+        npd = dt.np
+        arrays = list(args)
+        for i in range(op.promote_from, len(args)):
+            a = args[i]
+            if isinstance(a, Tensor):
+                d = a._data
+                arrays[i] = d if d.dtype == npd else d.astype(npd)
+            elif a is not None:
+                arrays[i] = np.asarray(a, dtype=npd)
+        for i in range(op.promote_from):
+            a = args[i]
+            if isinstance(a, Tensor):
+                arrays[i] = a._data
+    else:
+        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+    for a in arrays:
+        if a.__class__ is not np.ndarray and hasattr(a, "__array_namespace__"):
+            xp = array_module(a)
+            break
+    try:
+        out = op.forward(xp, *arrays, **attrs)
+    except (ValueError, IndexError, TypeError, FloatingPointError) as e:
+        raise _error(op, args, e) from None
+
+    needs_grad = False
+    if grad_state.enabled and op.differentiable:
+        for a in args:
+            if isinstance(a, Tensor) and a._rg:
+                needs_grad = True
+                break
+
+    multi = isinstance(out, tuple)
+    outs = out if multi else (out,)
+    hidden = op.hidden
+    visible = outs[:len(outs) - hidden] if hidden else outs
+    base = args[0] if op.view else None
+
+    if not needs_grad:
+        res = tuple(_wrap(o, base) for o in visible)
+        return res if (multi and len(res) > 1) or (multi and not hidden) else res[0]
+
+    inputs, edges = [], []
+    saves = op.saves
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            inputs.append(a)
+            if a._rg:
+                fn = a.grad_fn
+                edges.append((fn, a._nr, a if fn is None else None, a._data.shape,
+                              from_numpy_dtype(a._data.dtype)))
+            else:
+                edges.append(None)
+        else:
+            inputs.append(a if a is None or arrays[i] is None
+                          else _make(np.asarray(arrays[i]) if xp is np else arrays[i]))
+            edges.append(None)
+    node = Node(op, tuple(inputs), attrs, outs[len(outs) - hidden:] if hidden else (),
+                tuple(edges))
+    node.versions = tuple((t, t._vc[0]) for i, t in enumerate(inputs)
+                          if isinstance(t, Tensor) and (saves is None or i in saves))
+    res = []
+    for i, o in enumerate(visible):
+        t = _wrap(o, base)
+        if o.dtype.kind == "f" or o.dtype.kind == "V":
+            t._rg = True
+            t.grad_fn = node
+            t._nr = i
+        res.append(t)
+    node.outs = tuple(_weak(t) for t in res)
+    if len(res) > 1:
+        node.out_meta = tuple((o.shape, o.dtype, xp) for o in visible)
+    if op.saves_output:
+        node.out_saved = tuple([r._data, r._vc, r._vc[0]] for r in res)
+    if anomaly._enabled:
+        node.trace = anomaly.record_trace()
+    res = tuple(res)
+    return res if (multi and len(res) > 1) or (multi and not hidden) else res[0]
+
+
+def _wrap(arr: Any, base: Any) -> Tensor:
+    if not hasattr(arr, "dtype"):
+        arr = np.asarray(arr)
+    elif arr.__class__ is not np.ndarray and arr.__class__ .__module__ == "numpy":
+        arr = np.asarray(arr)      # NumPy scalar results become 0-d arrays
+    t = _make(arr)
+    if base is not None and arr.base is not None:
+        t._vc = base._vc
+        t._base = base if base._base is None else base._base
+    return t
+
+
+_weak = weakref.ref
