@@ -15,6 +15,7 @@ from ember.tensor import Size, Tensor, is_tensor
 from ember import ops
 from ember.ops import *  # noqa: F401,F403
 from ember import autograd
+from ember import nn
 from ember.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, \
     set_grad_enabled
 from ember.random import Generator, initial_seed, manual_seed, seed, get_rng_state, \

@@ -16,6 +16,17 @@ from ember.ops.reductions import *  # noqa: E402,F401,F403
 from ember.ops.shape import *  # noqa: E402,F401,F403
 from ember.ops.indexing import *  # noqa: E402,F401,F403
 from ember.ops.linalg import *  # noqa: E402,F401,F403
+from ember.ops.activations import *  # noqa: E402,F401,F403
+from ember.ops.sorting import *  # noqa: E402,F401,F403
+from ember.ops.joining import *  # noqa: E402,F401,F403
+from ember.ops.scatter import *  # noqa: E402,F401,F403
+from ember.ops.softmax import *  # noqa: E402,F401,F403
+from ember.ops.normalization import *  # noqa: E402,F401,F403
+from ember.ops.dropout import *  # noqa: E402,F401,F403
+from ember.ops.padding import *  # noqa: E402,F401,F403
+from ember.ops.conv import *  # noqa: E402,F401,F403
+from ember.ops.pooling import *  # noqa: E402,F401,F403
+from ember.ops.resize import *  # noqa: E402,F401,F403
 from ember.ops import inplace as _inplace  # noqa: E402
 
 from ember.ops.registry import REGISTRY  # noqa: E402,F401
