@@ -74,6 +74,7 @@ class Op:
         if not self.name:
             self.name = _snake(type(self).__name__)
         self.grad_name = "".join(p.capitalize() for p in self.name.split("_")) + "Backward0"
+        self._has_check = type(self).check is not Op.check
 
     def forward(self, xp: Any, *arrays: Any, **attrs: Any) -> Any:
         raise NotImplementedError
@@ -148,57 +149,79 @@ def _error(op: Op, args: tuple, e: Exception) -> Exception:
     return kind(f"{op.name}: invalid input(s) {shapes}: {e}")
 
 
+def _promote_arrays(op: Op, args: tuple, arrays: list) -> Any:
+    """Cast ``arrays`` (the data of ``args``) in place to the op's promoted dtype."""
+    first = op.promote_from
+    npd = None
+    for i in range(first, len(args)):      # fast path: one dtype, all tensors
+        a = args[i]
+        if not isinstance(a, Tensor):
+            npd = None
+            break
+        d = a._data.dtype
+        if npd is None:
+            npd = d
+        elif d != npd:
+            npd = None
+            break
+    if npd is not None and (op.promote == "same" or npd.kind in "fV"):
+        return
+    npd = _promoted_dtype(op, args).np
+    for i in range(first, len(args)):
+        a = arrays[i]
+        if isinstance(args[i], Tensor):
+            if a.dtype != npd:
+                arrays[i] = a.astype(npd)
+        elif a is not None:
+            arrays[i] = np.asarray(a, dtype=npd)
+
+
 def apply(op: Op, args: tuple, attrs: dict) -> Any:
     """Run ``op`` eagerly on ``args`` (tensors, scalars, None) and record it for autograd."""
     if dispatch_hooks:
         return dispatch_hooks[-1](op, args, attrs)
-    op.check(*args, **attrs)
+    if op._has_check:
+        op.check(*args, **attrs)
+    arrays = []
+    rg = False
     xp = np
+    for a in args:
+        if isinstance(a, Tensor):
+            d = a._data
+            arrays.append(d)
+            if a._rg:
+                rg = True
+            if d.__class__ is not np.ndarray:
+                xp = array_module(d)
+        else:
+            arrays.append(a)
     if op.promote is not None:
-        dt = _promoted_dtype(op, args)
-        npd = dt.np
-        arrays = list(args)
-        for i in range(op.promote_from, len(args)):
-            a = args[i]
-            if isinstance(a, Tensor):
-                d = a._data
-                arrays[i] = d if d.dtype == npd else d.astype(npd)
-            elif a is not None:
-                arrays[i] = np.asarray(a, dtype=npd)
-        for i in range(op.promote_from):
-            a = args[i]
-            if isinstance(a, Tensor):
-                arrays[i] = a._data
-    else:
-        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
-    for a in arrays:
-        if a.__class__ is not np.ndarray and hasattr(a, "__array_namespace__"):
-            xp = array_module(a)
-            break
+        _promote_arrays(op, args, arrays)
     try:
         out = op.forward(xp, *arrays, **attrs)
     except (ValueError, IndexError, TypeError, FloatingPointError) as e:
         raise _error(op, args, e) from None
 
-    needs_grad = False
-    if grad_state.enabled and op.differentiable:
-        for a in args:
-            if isinstance(a, Tensor) and a._rg:
-                needs_grad = True
-                break
-
-    multi = isinstance(out, tuple)
-    outs = out if multi else (out,)
-    hidden = op.hidden
-    visible = outs[:len(outs) - hidden] if hidden else outs
+    if out.__class__ is tuple:
+        hidden = op.hidden
+        visible = out[:len(out) - hidden] if hidden else out
+        single = hidden and len(visible) == 1
+    else:
+        visible, single = (out,), True
     base = args[0] if op.view else None
 
-    if not needs_grad:
-        res = tuple(_wrap(o, base) for o in visible)
-        return res if (multi and len(res) > 1) or (multi and not hidden) else res[0]
+    if not (rg and grad_state.enabled and op.differentiable):
+        if single:
+            o = visible[0]
+            return _make(o) if o.__class__ is np.ndarray and base is None else _wrap(o, base)
+        return tuple(_wrap(o, base) for o in visible)
+    return _record(op, args, arrays, attrs, out, visible, base, xp, single)
 
+
+def _record(op: Op, args: tuple, arrays: list, attrs: dict, out: Any, visible: tuple,
+            base: Any, xp: Any, single: bool) -> Any:
+    """Wrap the outputs and attach a backward node to them."""
     inputs, edges = [], []
-    saves = op.saves
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
             inputs.append(a)
@@ -209,17 +232,23 @@ def apply(op: Op, args: tuple, attrs: dict) -> Any:
             else:
                 edges.append(None)
         else:
-            inputs.append(a if a is None or arrays[i] is None
-                          else _make(np.asarray(arrays[i]) if xp is np else arrays[i]))
+            arr = arrays[i]
+            inputs.append(None if arr is None or a is None else
+                          _make(np.asarray(arr) if xp is np else arr))
             edges.append(None)
-    node = Node(op, tuple(inputs), attrs, outs[len(outs) - hidden:] if hidden else (),
+    hidden = op.hidden
+    node = Node(op, tuple(inputs), attrs, out[len(out) - hidden:] if hidden else (),
                 tuple(edges))
-    node.versions = tuple((t, t._vc[0]) for i, t in enumerate(inputs)
-                          if isinstance(t, Tensor) and (saves is None or i in saves))
+    saves = op.saves
+    if saves is None:
+        node.versions = tuple((t, t._vc[0]) for t in inputs if t is not None)
+    elif saves:
+        node.versions = tuple((inputs[i], inputs[i]._vc[0]) for i in saves
+                              if i < len(inputs) and inputs[i] is not None)
     res = []
     for i, o in enumerate(visible):
         t = _wrap(o, base)
-        if o.dtype.kind == "f" or o.dtype.kind == "V":
+        if o.dtype.kind in "fV":
             t._rg = True
             t.grad_fn = node
             t._nr = i
@@ -231,8 +260,7 @@ def apply(op: Op, args: tuple, attrs: dict) -> Any:
         node.out_saved = tuple([r._data, r._vc, r._vc[0]] for r in res)
     if anomaly._enabled:
         node.trace = anomaly.record_trace()
-    res = tuple(res)
-    return res if (multi and len(res) > 1) or (multi and not hidden) else res[0]
+    return res[0] if single else tuple(res)
 
 
 def _wrap(arr: Any, base: Any) -> Tensor:
