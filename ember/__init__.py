@@ -16,8 +16,11 @@ from ember import ops
 from ember.ops import *  # noqa: F401,F403
 from ember import autograd
 from ember import nn
-from ember.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, \
-    set_grad_enabled
+from ember.autograd.tape import GradientTape
+from ember.autograd import enable_grad, inference_mode, is_grad_enabled, \
+    is_inference_mode_enabled, no_grad, set_grad_enabled
+from ember.tensor_repr import set_printoptions
+from ember.nn.functional._distance import cdist, cosine_similarity, pairwise_distance, pdist
 from ember.random import Generator, initial_seed, manual_seed, seed, get_rng_state, \
     set_rng_state
 

@@ -309,7 +309,7 @@ class Tensor:
             if t is not None:
                 t.grad = g.detach() if t.grad is None else t.grad + g.detach()
         self.__dict__["_retains"] = True
-        self.grad_fn.add_output_hook(self._nr, keep)
+        self.grad_fn.add_output_hook(self._nr, keep, last=True)
 
     @property
     def retains_grad(self) -> bool:
@@ -411,10 +411,6 @@ class Tensor:
 
     def type_as(self, other: "Tensor") -> "Tensor":
         return self.to(other.dtype)
-
-    def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
-        from ember.ops.creation import tensor
-        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     # -- printing ---------------------------------------------------------------------------
     def __repr__(self) -> str:

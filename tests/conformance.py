@@ -56,7 +56,7 @@ def _np(t: Any) -> np.ndarray:
         t = t.detach()
         if t.dtype == torch.bfloat16:
             t = t.float()
-        return t.numpy()
+        return t.numpy(force=True)
     if isinstance(t, ember.Tensor):
         a = t.detach().numpy()
         return a.astype(np.float32) if a.dtype.kind == "V" else a
@@ -169,8 +169,8 @@ def arrays(draw: Any, shape: tuple, dtype: Any = np.float64, low: float = -3.0,
     if dtype.kind == "f":
         return rng.uniform(low, high, shape).astype(dtype)
     if dtype.kind == "b":
-        return rng.random(shape) < 0.5
-    return rng.integers(int(low), int(high) + 1, shape).astype(dtype)
+        return np.asarray(rng.random(shape) < 0.5)
+    return np.asarray(rng.integers(int(low), int(high) + 1, shape).astype(dtype))
 
 
 def noncontiguous(a: np.ndarray) -> np.ndarray:

@@ -142,7 +142,7 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                     f"Specify retain_graph=True if you need to backward through the graph a "
                     f"second time.")
             _check_versions(fn)
-            if len(buf) > 1 and any(g is None for g in buf):
+            if len(buf) > 1 and fn.fctx is None and any(g is None for g in buf):
                 buf = [_zeros(fn.out_meta[i]) if g is None else g for i, g in enumerate(buf)]
             in_grads = fn.op.backward(fn, *buf)
             if not isinstance(in_grads, (tuple, list)):

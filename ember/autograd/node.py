@@ -12,6 +12,9 @@ from typing import Any
 
 __all__ = ["Node", "AccumulateGrad", "RemovableHandle"]
 
+#: callables told the edges of every new node (GradientTape notes the leaves used)
+observers: list = []
+
 
 class RemovableHandle:
     """Returned by ``register_hook``; ``handle.remove()`` takes the hook off."""
@@ -69,6 +72,9 @@ class Node:
         self.freed = False
         self.trace = None
         self.fctx = None
+        if observers:
+            for f in observers:
+                f(edges)
 
     # -- what backward functions read -------------------------------------------------
     @property
@@ -123,12 +129,23 @@ class Node:
         self.saved = None
         self.out_saved = None
         self.freed = True
+        if self.fctx is not None:
+            self.fctx._release()
 
-    def add_output_hook(self, idx: int, hook: Any) -> RemovableHandle:
+    def add_output_hook(self, idx: int, hook: Any, last: bool = False) -> RemovableHandle:
+        """Call ``hook(grad)`` on output ``idx``'s gradient; ``last`` hooks (retain_grad)
+        run after every other hook whenever those were registered, as in PyTorch."""
         if self.hooks is None:
             self.hooks = {}
         lst = self.hooks.setdefault(idx, [])
-        lst.append(hook)
+        if last:
+            hook._runs_last = True
+            lst.append(hook)
+        else:
+            pos = len(lst)
+            while pos and getattr(lst[pos - 1], "_runs_last", False):
+                pos -= 1
+            lst.insert(pos, hook)
         return RemovableHandle(lst, hook)
 
 

@@ -99,8 +99,7 @@ def to_dtype(d: Any) -> DType:
         if got is not None:
             return got
     else:
-        name = getattr(d, "name", None)
-        if name is not None and not isinstance(d, np.dtype) and type(d).__module__ == "torch":
+        if type(d).__module__ == "torch":          # torch.float32 etc. (tests, interop)
             return to_dtype(str(d))
         try:
             got = _BY_NP.get(np.dtype(d))

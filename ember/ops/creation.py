@@ -4,6 +4,7 @@ filled (``zeros``, ``ones``, ``full``, ``empty``, ``eye``, ranges) and random (`
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Sequence
 
 import numpy as np
@@ -11,38 +12,73 @@ import numpy as np
 from ember import random as _random
 from ember.backend import Device, device as _device, module_for, transfer
 from ember.backend.dtypes import (DType, bool_, from_numpy_dtype, get_default_dtype, int64,
-                                  to_dtype)
-from ember.ops.registry import Op, register
+                                  promote_types, to_dtype)
+from ember.ops.registry import Op, register, tensor_method
 from ember.tensor import Size, Tensor, _make
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "zeros", "ones",
            "full", "empty", "eye", "arange", "linspace", "logspace", "zeros_like",
            "ones_like", "full_like", "empty_like", "rand", "randn", "randint", "normal",
-           "randperm", "rand_like", "randn_like", "randint_like", "scalar_tensor"]
+           "randperm", "rand_like", "randn_like", "randint_like", "scalar_tensor", "clone"]
 
 
-def _infer_dtype(arr: np.ndarray) -> DType:
-    k = arr.dtype.kind
-    if k == "f":
-        return get_default_dtype()
-    if k in "iu":
-        return int64
-    if k == "b":
+def _scalar_dtype(v: Any) -> DType:
+    """The dtype PyTorch gives a Python (or NumPy) scalar: bool, int64 or default float."""
+    if isinstance(v, (bool, np.bool_)):
         return bool_
-    raise TypeError(f"can't create a tensor from data of type {arr.dtype} "
-                    f"(expected numbers or booleans)")
+    if isinstance(v, numbers.Integral):
+        return int64
+    if isinstance(v, numbers.Real):
+        return get_default_dtype()
+    raise TypeError(f"can't create a tensor from {type(v).__name__} {v!r} (expected "
+                    f"numbers, booleans, arrays or tensors)")
 
 
-def _nested_to_array(data: Any) -> np.ndarray:
+_PY_SCALAR_DTYPE = {bool: lambda: bool_, int: lambda: int64, float: get_default_dtype}
+
+
+def _infer_dtype(data: Any, nested: bool = False) -> DType | None:
+    """PyTorch's dtype for nested data: Python scalars give bool/int64/default float,
+    NumPy scalars and arrays and tensors keep their dtype, and a sequence promotes over
+    its items. None for an empty sequence."""
+    if isinstance(data, Tensor):
+        if nested and data._data.size != 1:
+            raise ValueError(f"tensor(): only one element tensors can be converted to Python "
+                             f"scalars (got a tensor of shape {tuple(data.shape)} inside a "
+                             f"list)")
+        return data.dtype
+    if isinstance(data, (np.ndarray, np.generic)):
+        return from_numpy_dtype(data.dtype)
+    if isinstance(data, (list, tuple)):
+        types = set(map(type, data))
+        if types and types <= _PY_SCALAR_DTYPE.keys():     # fast path: plain numbers
+            kind = float if float in types else int if int in types else bool
+            return _PY_SCALAR_DTYPE[kind]()
+        dt = None
+        for v in data:
+            d = _infer_dtype(v, True)
+            if d is not None:
+                dt = d if dt is None else promote_types(dt, d)
+        return dt
+    return _scalar_dtype(data)
+
+
+def _nested_to_array(data: Any, npd: np.dtype) -> np.ndarray:
     if isinstance(data, Tensor):
         return data._data
     if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
-        data = [_nested_to_array(v) for v in data]
+        data = [_nested_to_array(v, npd) for v in data]
     try:
-        return np.asarray(data)
+        with np.errstate(over="ignore"):       # 1e10 -> float16 is inf, as in PyTorch
+            return np.asarray(data, dtype=npd)
     except ValueError as e:
-        raise ValueError(f"tensor(): can't build a tensor from ragged or mixed data: {e}") \
-            from None
+        if "sequence" in str(e) or "inhomogeneous" in str(e):
+            raise ValueError(f"tensor(): can't build a tensor from ragged or mixed data: "
+                             f"{e}") from None
+        raise RuntimeError(f"tensor(): value cannot be converted to {npd}: {e}") from None
+    except OverflowError as e:
+        raise RuntimeError(f"tensor(): value cannot be converted to {npd} without "
+                           f"overflow: {e}") from None
 
 
 def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
@@ -63,16 +99,11 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 
     >>> ember.tensor([[1., 2.], [3., 4.]], requires_grad=True)
     """
-    from_np = isinstance(data, np.ndarray) or isinstance(data, Tensor) or \
-        isinstance(data, np.generic)
-    arr = _nested_to_array(data)
     if dtype is not None:
-        npd = to_dtype(dtype).np
-    elif from_np:
-        npd = from_numpy_dtype(arr.dtype).np
+        dt = to_dtype(dtype)
     else:
-        npd = _infer_dtype(arr).np
-    arr = np.array(arr, dtype=npd, copy=True)
+        dt = _infer_dtype(data) or get_default_dtype()
+    arr = np.array(_nested_to_array(data, dt.np), dtype=dt.np, copy=True)
     return _finish(arr, dtype, device, requires_grad)
 
 
@@ -155,17 +186,12 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     return _filled("empty", size, dtype, device, requires_grad)
 
 
-def _scalar_dtype(v: Any) -> DType:
-    if isinstance(v, bool):
-        return bool_
-    if isinstance(v, int):
-        return int64
-    return get_default_dtype()
-
-
 def full(size: Sequence, fill_value: Any, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
     """A tensor filled with ``fill_value``; the dtype follows the value (int -> int64)."""
+    if not isinstance(size, (tuple, list, Size)):
+        raise TypeError(f"full(): argument 'size' must be tuple of ints, not "
+                        f"{type(size).__name__}")
     shape = _size((size,), "full")
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
@@ -191,45 +217,93 @@ def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
 
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
            requires_grad: bool = False) -> Tensor:
-    """Values from ``start`` up to (not including) ``end`` by ``step``; ints give int64."""
+    """Values from ``start`` up to (not including) ``end`` by ``step``.
+
+    All-integer arguments give int64, otherwise the default float dtype; with an integer
+    ``dtype`` the arguments are truncated to integers first, as in PyTorch.
+
+    >>> ember.arange(0, 1, 0.25)     # tensor([0.0000, 0.2500, 0.5000, 0.7500])
+    """
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    for v in vals:
+        if not isinstance(v, numbers.Real):
+            raise TypeError(f"arange(): start, end and step must be numbers, got {v!r}")
+    if dtype is None:
+        dt = int64 if all(isinstance(v, numbers.Integral) for v in vals) else \
+            get_default_dtype()
+    else:
+        dt = to_dtype(dtype)
+    if dt == int64:
+        vals = [int(v) for v in vals]
     start, end, step = vals
     if step == 0:
         raise RuntimeError("arange(): step must be nonzero")
     if (end - start) * step < 0:
-        raise RuntimeError(f"arange(): upper bound and larger bound inconsistent with step "
+        raise RuntimeError(f"arange(): upper bound and lower bound inconsistent with step "
                            f"sign (start={start}, end={end}, step={step})")
-    if dtype is None:
-        dt = int64 if all(isinstance(v, int) for v in vals) else get_default_dtype()
-    else:
-        dt = to_dtype(dtype)
-    n = max(int(math.ceil((end - start) / step)), 0)
     xp = _xp(device)
+    n = max(int(math.ceil((end - start) / step)), 0)
     if dt.category == 2:
         arr = (start + step * xp.arange(n, dtype=np.float64)).astype(dt.np)
-    else:
-        arr = xp.arange(start, start + n * step, step)[:n].astype(dt.np)
+    else:   # like PyTorch: the length comes from the given values, the values from the
+        # truncated start and step (int64 truncates all three first, above)
+        arr = (int(start) + int(step) * xp.arange(n, dtype=np.int64)).astype(dt.np)
     return _finish(arr, None, None, requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+def _steps(start: Any, end: Any, steps: int, where: str) -> tuple:
+    if not isinstance(steps, numbers.Integral):
+        raise TypeError(f"{where}(): steps must be an int, got {type(steps).__name__}")
     if steps < 0:
-        raise RuntimeError(f"linspace(): number of steps must be non-negative, got {steps}")
-    arr = _xp(device).linspace(float(start), float(end), int(steps)).astype(
-        _dtype_or_default(dtype))
+        raise RuntimeError(f"{where}(): number of steps must be non-negative, got {steps}")
+    vals = [float(v.item()) if isinstance(v, Tensor) else float(v) for v in (start, end)]
+    return vals[0], vals[1], int(steps)
+
+
+def _linspace_array(xp: Any, start: float, end: float, steps: int, npd: np.dtype) -> Any:
+    """PyTorch's symmetric linspace: the first half counts up from ``start``, the second
+    half down from ``end`` (so both endpoints are exact). The endpoints and the step are
+    rounded to the output type first (integers truncate) and each multiply-add is done in
+    a wider type, as a fused one would be."""
+    if npd.kind != "f":
+        start, end = float(int(start)), float(int(end))
+        ct = np.dtype(np.float64)
+    else:
+        ct = npd
+    wide = np.longdouble if npd == np.float64 and xp is np else np.float64
+    lo, hi = ct.type(start), ct.type(end)
+    if steps == 1:
+        return xp.full((1,), lo, dtype=wide)
+    step = wide((hi - lo) / ct.type(steps - 1))
+    lo, hi = wide(lo), wide(hi)
+    idx = xp.arange(steps, dtype=wide)
+    return xp.where(idx < steps // 2, lo + step * idx, hi - step * (steps - 1 - idx))
+
+
+def linspace(start: Any, end: Any, steps: int, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive.
+
+    >>> ember.linspace(0, 1, 5)      # tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
+    """
+    start, end, steps = _steps(start, end, steps, "linspace")
+    npd = _dtype_or_default(dtype)
+    arr = _linspace_array(_xp(device), start, end, steps, npd).astype(npd)
     return _finish(arr, None, None, requires_grad)
 
 
-def logspace(start: float, end: float, steps: int, base: float = 10.0, dtype: Any = None,
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, dtype: Any = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
     """``base ** linspace(start, end, steps)``."""
-    arr = (float(base) ** np.linspace(float(start), float(end), int(steps))).astype(
-        _dtype_or_default(dtype))
-    return _finish(arr, None, device, requires_grad)
+    start, end, steps = _steps(start, end, steps, "logspace")
+    npd = _dtype_or_default(dtype)
+    xp = _xp(device)
+    with np.errstate(over="ignore"):        # too large for float16 -> inf, as in PyTorch
+        arr = (float(base) ** _linspace_array(xp, start, end, steps, np.dtype(np.float64)))
+        arr = arr.astype(npd)
+    return _finish(arr, None, None, requires_grad)
 
 
 def _like(t: Tensor, dtype: Any) -> tuple:
@@ -268,7 +342,8 @@ def _random_float(draw: Any, size: Sequence, dtype: Any, requires_grad: bool,
     shape = _size(size, where)
     dt = get_default_dtype() if dtype is None else to_dtype(dtype)
     if dt.category != 2:
-        raise TypeError(f"{where}(): expected a floating dtype, got {dt}")
+        raise NotImplementedError(f"{where}(): not implemented for dtype {dt.name}; "
+                                  f"expected a floating dtype")
     arr = np.asarray(draw(shape), dtype=np.float64).astype(dt.np)
     return _finish(arr, None, None, requires_grad)
 
@@ -327,6 +402,8 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
         raise RuntimeError(f"normal expects std >= 0.0, but found std {np.min(s)}")
     if size is not None:
         shape = _size((size,), "normal")
+    elif not (isinstance(mean, Tensor) or isinstance(std, Tensor)):
+        raise TypeError("normal(): with a float mean and a float std, size is required")
     else:
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
     dt = dtype
@@ -363,3 +440,76 @@ class ToDevice(Op):
 
 
 to_device = register(ToDevice())
+
+
+class Clone(Op):
+    """A copy with its own memory, keeping the layout (``order='K'``) unless asked for a
+    C-contiguous one; the gradient passes through."""
+
+    saves = ()
+
+    def forward(self, xp: Any, x: Any, *, order: str = "K") -> Any:
+        return x.copy(order=order)
+
+    def backward(self, ctx: Any, g: Tensor) -> Tensor:
+        return g
+
+
+_clone = register(Clone())
+
+
+@tensor_method()
+def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
+    """A copy of ``input`` that does not share memory; differentiable.
+
+    >>> y = x.clone()      # y.add_(1) leaves x unchanged
+    """
+    return _clone(input)
+
+
+@tensor_method()
+def contiguous(self: Tensor, memory_format: Any = None) -> Tensor:
+    """``self`` if it is C-contiguous, otherwise a C-contiguous copy (differentiable)."""
+    return self if self.is_contiguous() else _clone(self, order="C")
+
+
+def _new(self: Tensor, make: Any, size: tuple, dtype: Any, device: Any,
+         requires_grad: bool, *args: Any) -> Tensor:
+    return make(*((size,) + args), dtype=self.dtype if dtype is None else dtype,
+                device=self.device if device is None else device, requires_grad=requires_grad)
+
+
+@tensor_method()
+def new_zeros(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False, **kw: Any) -> Tensor:
+    """Zeros with this tensor's dtype and device (unless given): ``x.new_zeros(2, 3)``."""
+    return _new(self, zeros, _size(size, "new_zeros"), dtype, device, requires_grad)
+
+
+@tensor_method()
+def new_ones(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False, **kw: Any) -> Tensor:
+    """Ones with this tensor's dtype and device (unless given)."""
+    return _new(self, ones, _size(size, "new_ones"), dtype, device, requires_grad)
+
+
+@tensor_method()
+def new_empty(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False, **kw: Any) -> Tensor:
+    """An uninitialized tensor with this tensor's dtype and device (unless given)."""
+    return _new(self, empty, _size(size, "new_empty"), dtype, device, requires_grad)
+
+
+@tensor_method()
+def new_full(self: Tensor, size: Sequence, fill_value: Any, *, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+    """``fill_value`` everywhere, with this tensor's dtype (not the value's) and device."""
+    return _new(self, full, tuple(_size((size,), "new_full")), dtype, device, requires_grad,
+                fill_value)
+
+
+@tensor_method()
+def new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False, **kw: Any) -> Tensor:
+    """A copy of ``data`` with this tensor's dtype and device (unless given)."""
+    return _new(self, tensor, data, dtype, device, requires_grad)

@@ -1,2 +1,112 @@
-"""(being written)"""
-__all__: list = []
+"""Embedding lookup (a fused op with PyTorch's gradient options) and ``one_hot``."""
+from __future__ import annotations
+
+from typing import Any
+
+import ember
+from ember.ops.registry import Op, register
+from ember.tensor import Tensor
+
+__all__ = ["embedding", "one_hot"]
+
+
+class Embedding(Op):
+    """Rows of ``weight`` at integer ``indices``. The weight gradient adds up over
+    repeated indices, skips ``padding_idx`` and, with ``scale_grad_by_freq``, divides each
+    row's gradient by how often its index occurs in ``indices``."""
+
+    saves = (0,)
+
+    def forward(self, xp: Any, indices: Any, weight: Any, *, padding_idx: Any,
+                scale_grad_by_freq: bool) -> Any:
+        n = weight.shape[0]
+        if indices.size and (indices.min() < 0 or indices.max() >= n):
+            bad = indices[(indices < 0) | (indices >= n)].flat[0]
+            raise IndexError(f"index {bad} is out of range for a weight with {n} rows")
+        return xp.take(weight, indices, axis=0)
+
+    def backward(self, ctx: Any, g: Tensor) -> tuple:
+        idx, w = ctx.inputs
+        scale = None
+        if ctx.attrs["scale_grad_by_freq"]:
+            counts = ember.zeros(w.shape[0], dtype=g.dtype).index_put(
+                (idx,), ember.ones(tuple(idx.shape), dtype=g.dtype), accumulate=True)
+            scale = 1 / counts[idx]
+        pad = ctx.attrs["padding_idx"]
+        if pad is not None:
+            keep = (idx != pad).to(g.dtype)
+            scale = keep if scale is None else scale * keep
+        if scale is not None:
+            g = g * scale.unsqueeze(-1)
+        return None, ember.zeros(tuple(w.shape), dtype=g.dtype).index_put((idx,), g,
+                                                                        accumulate=True)
+
+
+_embedding = register(Embedding())
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """``weight[input]``: one row of ``weight`` ``(num_embeddings, dim)`` per index.
+
+    ``padding_idx`` gets no gradient; ``max_norm`` first rescales (in place, without
+    gradient) every looked-up row whose ``norm_type``-norm exceeds it, as PyTorch does.
+    ``sparse`` gradients are not supported: the gradient is always dense.
+
+    >>> embedding(ember.tensor([[0, 2]]), ember.eye(3)).shape
+    ember.Size([1, 2, 3])
+    """
+    if input.dtype not in (ember.int64, ember.int32):
+        raise RuntimeError(f"embedding: Expected tensor for argument #1 'indices' to have one "
+                           f"of the following scalar types: Long, Int; but got "
+                           f"{input.dtype.name} instead")
+    if weight.ndim != 2:
+        raise RuntimeError(f"embedding: 'weight' must be 2-D, got shape {tuple(weight.shape)}")
+    n = weight.shape[0]
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise AssertionError(f"embedding: Padding_idx must be within num_embeddings "
+                                 f"(got {padding_idx} for {n} embeddings)")
+        padding_idx %= n
+    if max_norm is not None:
+        _renorm_(weight, input, max_norm, norm_type)
+    return _embedding(input, weight, padding_idx=padding_idx,
+                      scale_grad_by_freq=bool(scale_grad_by_freq))
+
+
+def _renorm_(weight: Tensor, input: Tensor, max_norm: float, norm_type: float) -> None:
+    """Scale rows of ``weight`` used by ``input`` to norm at most ``max_norm``, in place.
+    A repeated index computes the same scale each time, so writing it twice is harmless."""
+    with ember.no_grad():
+        idx = input.reshape(-1)
+        rows = weight[idx]
+        norms = rows.norm(norm_type, dim=1, keepdim=True)
+        scale = ember.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+        weight[idx] = rows * scale
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 tensor with a trailing dim of size ``num_classes`` (default: max + 1) that is
+    1 at each value of ``tensor`` and 0 elsewhere.
+
+    >>> one_hot(ember.tensor([0, 2]), 3)
+    tensor([[1, 0, 0],
+            [0, 0, 1]])
+    """
+    if tensor.dtype != ember.int64:
+        raise RuntimeError(f"one_hot is only applicable to index tensor of type LongTensor "
+                           f"(got {tensor.dtype.name}).")
+    if tensor.numel():
+        lo, hi = tensor.min().item(), tensor.max().item()
+        if lo < 0:
+            raise RuntimeError(f"one_hot: Class values must be non-negative (got {lo}).")
+        if num_classes == -1:
+            num_classes = hi + 1
+        elif hi >= num_classes:
+            raise RuntimeError(f"one_hot: Class values must be smaller than num_classes "
+                               f"(got {hi} for num_classes={num_classes}).")
+    elif num_classes == -1:
+        raise RuntimeError("one_hot: Can not infer total number of classes from empty "
+                           "tensor.")
+    return (tensor.unsqueeze(-1) == ember.arange(num_classes)).long()

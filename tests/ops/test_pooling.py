@@ -1,0 +1,178 @@
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, strategies as st
+
+import ember
+from conformance import arrays, check, noncontiguous
+
+
+@st.composite
+def pool_config(draw, dilation=True):
+    """A valid pooling window over a small input: (input shape, kwargs)."""
+    k = tuple(draw(st.integers(1, 3)) for _ in range(2))
+    s = tuple(draw(st.integers(1, 3)) for _ in range(2))
+    d = tuple(draw(st.integers(1, 2)) for _ in range(2)) if dilation else (1, 1)
+    p = tuple(draw(st.integers(0, kk // 2)) for kk in k)
+    ceil = draw(st.booleans())
+    # every window must overlap the input (else torch's index points outside it)
+    sizes = tuple(max(1, (kk - 1) * dd + 1 - pp) + draw(st.integers(0, 3))
+                  for kk, dd, pp in zip(k, d, p))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) + sizes
+    if draw(st.booleans()):
+        shape = shape[1:]                      # unbatched
+    kw = dict(kernel_size=k, stride=s, padding=p, ceil_mode=ceil)
+    if dilation:
+        kw["dilation"] = d
+    return shape, kw
+
+
+def _ties(data, shape, dtype):
+    """Values from a small set, so windows often hold tied maxima."""
+    return np.floor(arrays(data.draw, shape, dtype, -2, 2))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(data=st.data())
+def test_max_pool2d(dtype, data):
+    shape, kw = data.draw(pool_config())
+    ties = data.draw(st.booleans())     # finite differences are meaningless at ties
+    x = _ties(data, shape, dtype) if ties else arrays(data.draw, shape, dtype)
+    check(lambda m, x: m.nn.functional.max_pool2d(x, return_indices=True, **kw), x,
+          gradcheck=not ties)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(data=st.data())
+def test_avg_pool2d(dtype, data):
+    shape, kw = data.draw(pool_config(dilation=False))
+    kw["count_include_pad"] = data.draw(st.booleans())
+    kw["divisor_override"] = data.draw(st.sampled_from([None, None, 3]))
+    check(lambda m, x: m.nn.functional.avg_pool2d(x, **kw), arrays(data.draw, shape, dtype))
+
+
+@given(data=st.data())
+def test_pool1d(data):
+    shape, kw = data.draw(pool_config())
+    shape = shape[:-2] + shape[-1:]
+    kw = {k: v[1] if isinstance(v, tuple) else v for k, v in kw.items()}
+    x = arrays(data.draw, shape, np.float64)
+    check(lambda m, x: m.nn.functional.max_pool1d(x, return_indices=True, **kw), x)
+    del kw["dilation"]
+    check(lambda m, x: m.nn.functional.avg_pool1d(x, **kw), x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(data=st.data())
+def test_adaptive_pools(dtype, data):
+    shape = tuple(data.draw(st.integers(1, 2)) for _ in range(2)) + \
+        tuple(data.draw(st.integers(1, 5)) for _ in range(2))
+    out = tuple(data.draw(st.one_of(st.none(), st.integers(1, 5))) for _ in range(2))
+    x = arrays(data.draw, shape, dtype)
+    check(lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, out), x)
+    check(lambda m, x: m.nn.functional.adaptive_max_pool2d(x, out, return_indices=True), x)
+    check(lambda m, x: m.nn.functional.adaptive_avg_pool1d(x, out[1] or 2), x[0])
+    check(lambda m, x: m.nn.functional.adaptive_max_pool1d(x, out[1] or 2, True), x[0])
+
+
+def test_top_level_names_and_int_max_pool():
+    x = np.arange(48).reshape(1, 3, 4, 4).astype(np.int64)[..., ::-1].copy()
+    check(lambda m, x: m.max_pool2d(x, 2), x)
+    check(lambda m, x: m.max_pool1d(x, 3, 1, 1), x[0].astype(np.float32))
+    check(lambda m, x: m.avg_pool1d(x, 2), np.ones((2, 3, 5)))
+    check(lambda m, x: m.adaptive_avg_pool1d(x, 2), np.ones((2, 3, 5)))
+
+
+def test_global_pool_noncontiguous_and_zero_batch():
+    rng = np.random.default_rng(0)
+    x = noncontiguous(rng.standard_normal((2, 3, 4, 4)))
+    check(lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, 1), x)
+    check(lambda m, x: m.nn.functional.max_pool2d(x, 2), x)
+    check(lambda m, x: m.nn.functional.max_pool2d(x, 2), np.ones((0, 2, 4, 4), np.float32))
+    check(lambda m, x: m.nn.functional.avg_pool2d(x, 2), np.ones((0, 2, 4, 4), np.float32))
+
+
+def test_nan_windows_and_all_negative_infinity():
+    x = np.array([[[[1.0, np.nan, 2.0, -np.inf], [np.nan, 0.0, -np.inf, -np.inf],
+                    [3.0, 3.0, 5.0, 5.0], [3.0, 3.0, 5.0, 5.0]]]])
+    for kw in [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1)]:
+        check(lambda m, x: m.nn.functional.max_pool2d(x, return_indices=True, **kw), x,
+              gradcheck=False)
+
+
+def test_max_unpool2d():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 2, 5, 4))
+    for kw in [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)]:
+        def fn(m, x):
+            y, i = m.nn.functional.max_pool2d(x, return_indices=True, **kw)
+            return m.nn.functional.max_unpool2d(y, i, output_size=x.shape[-2:], **kw)
+        # overlapping windows repeat an index: unpooling writes it once, but autograd
+        # (torch's too) counts it per window, so only the tiling case is gradchecked
+        check(fn, x, gradcheck=kw["kernel_size"] == 2)
+
+
+@pytest.mark.parametrize("xs,kw", [
+    ((8, 6, 28, 28), dict(kernel_size=2)),                       # LeNet subsampling
+    ((4, 64, 32, 32), dict(kernel_size=3, stride=2, padding=1)),  # ResNet-18 stem pool
+])
+def test_cnn_pool_shapes_float32(xs, kw):
+    x = np.maximum(np.random.default_rng(2).standard_normal(xs).astype(np.float32), 0)
+    check(lambda m, x: m.nn.functional.max_pool2d(x, **kw), x)    # ReLU zeros: many ties
+    check(lambda m, x: m.nn.functional.avg_pool2d(x, **kw), x)
+    check(lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (1, 1)), x)
+
+
+def test_double_backward_of_max_pool_routes_like_torch():
+    x = np.floor(np.random.default_rng(3).uniform(-2, 2, (1, 2, 4, 4)))
+    xe = ember.from_numpy(x).requires_grad_()
+    xt = torch.from_numpy(x).requires_grad_()
+    ge, = ember.autograd.grad(ember.nn.functional.max_pool2d(xe, 3, 1, 1).pow(2).sum(), [xe],
+                              create_graph=True)
+    gt, = torch.autograd.grad(torch.nn.functional.max_pool2d(xt, 3, 1, 1).pow(2).sum(), [xt],
+                              create_graph=True)
+    np.testing.assert_allclose(ge.detach().numpy(), gt.detach().numpy())
+    hx, = ember.autograd.grad(ge.sum(), [xe])
+    ht, = torch.autograd.grad(gt.sum(), [xt])
+    np.testing.assert_allclose(hx.numpy(), ht.numpy())
+
+
+def _t(*shape, dtype=ember.float32):
+    return ember.zeros(*shape, dtype=dtype)
+
+
+@pytest.mark.parametrize("call,exc,match", [
+    (lambda F: F.max_pool2d(_t(1, 4, 5, 5), 3, padding=2), RuntimeError,
+     r"max_pool2d.*pad should be at most half"),
+    (lambda F: F.max_pool2d(_t(1, 4, 5, 5), 0), RuntimeError, r"max_pool2d.*greater than zero"),
+    (lambda F: F.max_pool2d(_t(1, 4, 5, 5), 2, stride=0), RuntimeError,
+     "stride should not be zero"),
+    (lambda F: F.max_pool2d(_t(1, 4, 5, 5), 2, dilation=0), RuntimeError,
+     "dilation should be greater than zero"),
+    (lambda F: F.max_pool2d(_t(1, 4, 5, 5), 7), RuntimeError,
+     r"max_pool2d.*Output size is too small"),
+    (lambda F: F.max_pool2d(_t(1, 1, 0, 4), 2), RuntimeError, r"max_pool2d.*3D or 4D"),
+    (lambda F: F.max_pool2d(_t(5, 5), 2), RuntimeError, r"max_pool2d.*\[5, 5\]"),
+    (lambda F: F.max_pool2d(_t(1, 4, 5, 5), (2, 2, 2)), RuntimeError, "kernel_size"),
+    (lambda F: F.max_pool1d(_t(1, 4, 5, 5), 2), RuntimeError, r"max_pool1d.*2D or 3D"),
+    (lambda F: F.avg_pool2d(_t(1, 4, 5, 5), 3, padding=2), RuntimeError,
+     r"avg_pool2d.*pad should be at most half"),
+    (lambda F: F.avg_pool2d(_t(1, 4, 5, 5), 7), RuntimeError, "Output size is too small"),
+    (lambda F: F.avg_pool2d(_t(1, 4, 5, 5), 2, divisor_override=0), RuntimeError,
+     "divisor must be not zero"),
+    (lambda F: F.adaptive_avg_pool2d(_t(1, 4, 5, 5), (2, 2, 2)), RuntimeError,
+     r"adaptive_avg_pool2d.*output_size must be 2"),
+    (lambda F: F.adaptive_avg_pool2d(_t(5), 2), RuntimeError,
+     r"adaptive_avg_pool2d.*3D or 4D.*\[5\]"),
+    (lambda F: F.adaptive_max_pool2d(_t(1, 0, 5), 2), RuntimeError, r"adaptive_max_pool2d"),
+    (lambda F: F.adaptive_max_pool2d(_t(1, 2, 5, 5), -1), RuntimeError, "non-negative"),
+    (lambda F: F.max_unpool2d(_t(1, 2, 2, 2), _t(1, 2, 2, 2, dtype=ember.int64) + 99, 2),
+     RuntimeError, "invalid max index"),
+    (lambda F: F.max_unpool2d(_t(1, 2, 2, 2), _t(1, 2, 2, 2), 2), RuntimeError,
+     "integer tensor"),
+    (lambda F: F.max_unpool2d(_t(1, 2, 2, 2), _t(1, 2, 2, 2, dtype=ember.int64), 2,
+                              output_size=(9, 9)), ValueError, "output_size"),
+])
+def test_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call(ember.nn.functional)

@@ -1,0 +1,68 @@
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+from hypothesis import given, strategies as st
+
+import ember
+import ember.nn.functional as F
+from conformance import arrays, check, noncontiguous, shapes
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(data=st.data())
+def test_softmax_conformance(name, dtype, data):
+    shape = data.draw(shapes(max_dims=3))
+    dim = data.draw(st.integers(-max(len(shape), 1), max(len(shape), 1) - 1))
+    x = noncontiguous(arrays(data.draw, shape, dtype, -5, 5))
+    check(lambda m, a: getattr(m, name)(a, dim), x)
+    check(lambda m, a: getattr(a, name)(dim), x, gradcheck=False)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_dtype_argument_and_integer_input(name):
+    x = np.arange(6).reshape(2, 3)
+    check(lambda m, a: getattr(m, name)(a, 1, dtype=m.float64), x)
+    check(lambda m, a: getattr(m, name)(a, 0, m.float64), x.astype(np.float32))
+    with pytest.raises(RuntimeError, match=f"{name}.*floating point.*int64"):
+        getattr(ember, name)(ember.from_numpy(x), 1)
+
+
+def test_extreme_values_are_stable():
+    x = np.array([[1000.0, 0.0, -1000.0], [-np.inf, 0.0, 1.0]])
+    check(lambda m, a: m.softmax(a, 1), x, gradcheck=False)
+    check(lambda m, a: m.log_softmax(a, 1), x, gradcheck=False)
+    check(lambda m, a: m.softmax(a, 1), x.astype(np.float32) / 10, gradcheck=False)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3), (2, 3, 2), (2, 1, 2, 2)])
+def test_functional_implicit_dim_warns_like_torch(name, shape):
+    x = np.random.default_rng(0).standard_normal(shape)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        out = getattr(F, name)(ember.from_numpy(x))
+    with pytest.warns(UserWarning):
+        expected = getattr(TF, name)(torch.from_numpy(x))
+    assert any(issubclass(w.category, UserWarning) and "Implicit dimension" in str(w.message)
+               for w in rec)
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-7)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+def test_functional_explicit_dim_and_dtype(name):
+    x = np.random.default_rng(1).standard_normal((2, 3)).astype(np.float32)
+    check(lambda m, a: getattr(m.nn.functional, name)(a, dim=0, dtype=m.float64), x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        getattr(F, name)(ember.from_numpy(x), 1)
+
+
+def test_dim_out_of_range():
+    with pytest.raises(IndexError, match="softmax.*range"):
+        ember.softmax(ember.ones(2, 3), 2)
+    with pytest.raises(IndexError, match="log_softmax.*range"):
+        ember.ones(2).log_softmax(-2)
