@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 from ember.autograd import anomaly
 from ember.autograd.grad_mode import state as grad_state
+from ember.tensor import Tensor, _make
 
 __all__ = ["run_backward"]
 
@@ -35,20 +36,19 @@ def _topological(root_fns: list) -> list:
 
 def _fit(g: Any, shape: tuple, dtype: Any, fn: Any) -> Any:
     """Make an incoming gradient match its input: sum out broadcast dims, cast dtype."""
-    if g.shape != shape:
+    if g._data.shape != shape:
         from ember.ops.reductions import sum_to_size
         try:
             g = sum_to_size(g, shape)
         except Exception:
             raise RuntimeError(f"{fn.name()} returned a gradient of shape {tuple(g.shape)} "
                                f"for an input of shape {tuple(shape)}") from None
-    if g.dtype is not dtype:
+    if g._data.dtype != dtype.np:
         g = g.to(dtype)
     return g
 
 
 def _zeros(meta: tuple) -> Any:
-    from ember.tensor import _make
     shape, npdtype, xp = meta
     return _make(xp.zeros(shape, npdtype))
 
@@ -90,7 +90,6 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
     returned in order (``autograd.grad``); an input the roots do not depend on gives
     None when ``allow_unused`` and an error otherwise.
     """
-    from ember.tensor import Tensor
     buffers: dict = {}
     leaf_grads: dict = {}
     root_fns = []
@@ -133,7 +132,10 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                     pos = capture.get((id(fn), i))
                     if pos is not None:
                         results[pos] = buf[i]
-            if all(g is None for g in buf):
+            if len(buf) == 1:
+                if buf[0] is None:
+                    continue
+            elif all(g is None for g in buf):
                 continue
             if fn.freed:
                 raise RuntimeError(
@@ -141,23 +143,25 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                     f"saved tensors after they have already been freed) in {fn.name()}. "
                     f"Specify retain_graph=True if you need to backward through the graph a "
                     f"second time.")
-            _check_versions(fn)
+            if fn.versions or fn.out_saved:
+                _check_versions(fn)
             if len(buf) > 1 and fn.fctx is None and any(g is None for g in buf):
                 buf = [_zeros(fn.out_meta[i]) if g is None else g for i, g in enumerate(buf)]
             in_grads = fn.op.backward(fn, *buf)
-            if not isinstance(in_grads, (tuple, list)):
+            if in_grads.__class__ is not tuple and not isinstance(in_grads, (tuple, list)):
                 in_grads = (in_grads,)
-            if anomaly.enabled():
+            if anomaly._enabled:
                 anomaly.check_grads(fn, in_grads)
             if not retain_graph:
                 fn.release()
             for e, g in zip(fn.edges, in_grads):
                 if e is None or g is None:
                     continue
-                if not isinstance(g, Tensor):
+                if g.__class__ is not Tensor and not isinstance(g, Tensor):
                     raise TypeError(f"{fn.name()} returned {type(g).__name__} as a gradient; "
                                     f"expected a Tensor or None")
-                g = _fit(g, e[3], e[4], fn)
+                if g._data.shape != e[3] or g._data.dtype != e[4].np:
+                    g = _fit(g, e[3], e[4], fn)
                 nxt = e[0]
                 if nxt is None:
                     _add_leaf(leaf_grads, e[2], g)
@@ -196,7 +200,7 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
 
 
 def _add_leaf(leaf_grads: dict, leaf: Any, g: Any) -> None:
-    if not leaf.requires_grad:
+    if not leaf._rg:
         return
     prev = leaf_grads.get(id(leaf))
     leaf_grads[id(leaf)] = (leaf, g if prev is None else prev[1] + g)

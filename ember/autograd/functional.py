@@ -5,20 +5,19 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ember.autograd.engine import run_backward
+from ember.backend import array_module
+from ember.tensor import Tensor, _make
 
 __all__ = ["backward", "grad"]
 
 
 def _as_seq(x: Any) -> list:
-    from ember.tensor import Tensor
     if x is None:
         return []
     return [x] if isinstance(x, Tensor) else list(x)
 
 
 def _root_grads(outputs: list, grads: list, where: str) -> list:
-    from ember.ops.creation import ones_like
-    from ember.tensor import Tensor
     if len(grads) == 0:
         grads = [None] * len(outputs)
     if len(grads) != len(outputs):
@@ -34,11 +33,11 @@ def _root_grads(outputs: list, grads: list, where: str) -> list:
             if t._data.size != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
                                    f"output {i} has shape {tuple(t.shape)}: pass gradient=")
-            g = ones_like(t)
+            g = _make(array_module(t._data).ones(t._data.shape, t._data.dtype))
         elif not isinstance(g, Tensor):
             from ember.ops.creation import tensor
             g = tensor(g, dtype=t.dtype)
-        if tuple(g.shape) != tuple(t.shape):
+        if g._data.shape != t._data.shape:
             raise RuntimeError(f"{where}: Mismatch in shape: grad_output[{i}] has a shape of "
                                f"{tuple(g.shape)} and output[{i}] has a shape of "
                                f"{tuple(t.shape)}.")

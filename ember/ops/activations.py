@@ -14,7 +14,7 @@ from ember.ops.elementwise import where
 from ember.ops.inplace import inplace
 from ember.ops.math import (_FLOATING, _NUMERIC, _Pointwise, _low_precision, _sigmoid, erfc,
                             erfc_array, exp, sigmoid, tanh)
-from ember.ops.registry import register, tensor_method
+from ember.ops.registry import Op, register, tensor_method
 from ember.tensor import Tensor
 
 __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu",
@@ -74,7 +74,21 @@ class Threshold(_Activation):
         return xp.where(x <= threshold, _as(x.dtype, value, self.name), x)
 
     def grad(self, g: Tensor, x: Tensor, *, threshold: float, value: float) -> Tensor:
-        return where(x <= threshold, 0.0, g)
+        return _threshold_backward(g, x, threshold=threshold)
+
+
+class ThresholdBackward(Op):
+    """``g`` where ``x > threshold``, else 0 (NaN in ``x`` lets ``g`` through): the
+    gradient of threshold and relu as one op. Its own gradient w.r.t. ``g`` is itself."""
+
+    name = "threshold_backward"
+    saves = (1,)
+
+    def forward(self, xp: Any, g: Any, x: Any, *, threshold: float) -> Any:
+        return xp.where(x <= threshold, 0, g)
+
+    def backward(self, ctx: Any, gg: Tensor) -> tuple:
+        return _threshold_backward(gg, ctx.inputs[1], **ctx.attrs), None
 
 
 class Hardtanh(_Activation):
@@ -199,6 +213,7 @@ class Logsigmoid(_Activation):
 
 
 _threshold = register(Threshold())
+_threshold_backward = register(ThresholdBackward())
 _relu = register(type("Relu", (Threshold,), {"name": "relu"})())   # ReluBackward0, as torch
 _hardtanh = register(Hardtanh())
 _leaky_relu = register(LeakyRelu())
@@ -223,9 +238,11 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """``max(input, 0)``; the gradient at 0 is 0."""
-    if isinstance(input, Tensor) and input.dtype.name == "bool":
+    if isinstance(input, Tensor) and input._data.dtype.kind == "b":
         raise RuntimeError("relu: Boolean inputs not supported for relu")
-    return _run(_relu, input, inplace, "relu_", threshold=0, value=0)
+    if not inplace:
+        return _relu(input, threshold=0, value=0)
+    return _run(_relu, input, True, "relu_", threshold=0, value=0)
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,

@@ -147,6 +147,15 @@ class _Pointwise(Op):
     accepts = _ALL
 
     def check(self, *args: Any, **attrs: Any) -> None:
+        accepts = self.accepts
+        for a in args:              # fast path: every input's own kind is accepted, so the
+            if isinstance(a, Tensor):   # promoted one (the highest of them) is too
+                if a._data.dtype.kind not in accepts:
+                    break
+            elif a is not None and not (isinstance(a, float) and "f" in accepts):
+                break
+        else:
+            return
         if self.promote is None:
             dtypes = [a.dtype for a in args if isinstance(a, Tensor)]
         else:

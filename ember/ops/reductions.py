@@ -18,6 +18,7 @@ from ember.ops.elementwise import where
 from ember.ops.inplace import inplace_method
 from ember.ops.math import exp
 from ember.ops.registry import Op, register, tensor_method
+from ember.ops.shape import _expand
 from ember.tensor import Tensor
 
 __all__ = ["sum", "mean", "sum_to_size", "nansum", "nanmean", "var", "std", "var_mean",
@@ -73,6 +74,8 @@ def _keep(t: Tensor, in_shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
 
 def _restore(g: Tensor, in_shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
     """Broadcast a reduced gradient back over the reduced dims."""
+    if g._data.ndim == 0 and in_shape:       # full reduction: one expand, no reshape
+        return _expand(g, shape=in_shape)
     return _keep(g, in_shape, dims, keepdim).expand(in_shape)
 
 

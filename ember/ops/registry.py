@@ -30,7 +30,7 @@ from ember.autograd import anomaly
 from ember.autograd.grad_mode import state as grad_state
 from ember.autograd.node import Node
 from ember.backend import array_module
-from ember.backend.dtypes import (DType, _combine, _default_float_ref, _PROMOTE,
+from ember.backend.dtypes import (_BY_NP, DType, _combine, _default_float_ref, _PROMOTE,
                                   _scalar_dtype, from_numpy_dtype)
 from ember.tensor import Tensor, _make
 
@@ -221,16 +221,19 @@ def apply(op: Op, args: tuple, attrs: dict) -> Any:
 def _record(op: Op, args: tuple, arrays: list, attrs: dict, out: Any, visible: tuple,
             base: Any, xp: Any, single: bool) -> Any:
     """Wrap the outputs and attach a backward node to them."""
-    inputs, edges = [], []
+    inputs, edges, versions = [], [], []
+    saves = op.saves
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
             inputs.append(a)
             if a._rg:
                 fn = a.grad_fn
-                edges.append((fn, a._nr, a if fn is None else None, a._data.shape,
-                              from_numpy_dtype(a._data.dtype)))
+                d = a._data
+                edges.append((fn, a._nr, a if fn is None else None, d.shape, _BY_NP[d.dtype]))
             else:
                 edges.append(None)
+            if saves is None or i in saves:
+                versions.append((a, a._vc[0]))
         else:
             arr = arrays[i]
             inputs.append(None if arr is None or a is None else
@@ -239,22 +242,19 @@ def _record(op: Op, args: tuple, arrays: list, attrs: dict, out: Any, visible: t
     hidden = op.hidden
     node = Node(op, tuple(inputs), attrs, out[len(out) - hidden:] if hidden else (),
                 tuple(edges))
-    saves = op.saves
-    if saves is None:
-        node.versions = tuple((t, t._vc[0]) for t in inputs if t is not None)
-    elif saves:
-        node.versions = tuple((inputs[i], inputs[i]._vc[0]) for i in saves
-                              if i < len(inputs) and inputs[i] is not None)
+    node.versions = versions
     res = []
     for i, o in enumerate(visible):
-        t = _wrap(o, base)
+        t = _make(o) if base is None and o.__class__ is np.ndarray else _wrap(o, base)
         if o.dtype.kind in "fV":
             t._rg = True
             t.grad_fn = node
             t._nr = i
         res.append(t)
-    node.outs = tuple(_weak(t) for t in res)
-    if len(res) > 1:
+    if single:
+        node.outs = (_weak(res[0]),)
+    else:
+        node.outs = tuple(_weak(t) for t in res)
         node.out_meta = tuple((o.shape, o.dtype, xp) for o in visible)
     if op.saves_output:
         node.out_saved = tuple([r._data, r._vc, r._vc[0]] for r in res)
