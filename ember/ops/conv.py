@@ -9,22 +9,34 @@ under differentiation: for ``y = conv(x, w)`` and the bilinear form ``<conv(x, w
 
 and the backward of each is written with the other two, so gradients of any order work.
 
-Layout: im2col copies one strided slab per kernel offset (kh*kw copies) into a buffer laid
-out ``(C, kh, kw, N, Ho, Wo)``; per group that is a ``(Cg*kh*kw, N*Ho*Wo)`` matrix, so a
-whole batch is one GEMM against the ``(O, Cg*kh*kw)`` weight matrix, and the weight
-gradient is one GEMM too. col2im adds the slabs back the same way.
+Layout: inside the ops an image is stored channel-first and batch-last, ``(C, H, W, N)``.
+im2col copies one strided slab per kernel offset (kh*kw copies) into columns laid out
+``(C, kh, kw, Ho, Wo, N)``; per group that is a ``(Cg*kh*kw, Ho*Wo*N)`` matrix, so a whole
+batch is one GEMM against the ``(O, Cg*kh*kw)`` weight matrix, and the weight gradient is
+one GEMM too. col2im adds the slabs back the same way. With the batch innermost each slab
+row is ``Wo*N`` contiguous values (``N`` when strided) instead of NCHW's ``Wo`` (or single
+values), which makes these copies and adds several times faster; the price is one
+transposing copy of the input and of the output each way.
+
+The forward keeps its columns (a hidden output, up to ``KEEP_COLS_BYTES``) and hands them
+to ``conv_weight`` as a constant input, so a training step builds them once.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
+from ember.ops.creation import from_numpy
 from ember.ops.registry import Op, register
 from ember.tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
+#: largest columns (bytes) a convolution keeps for its weight gradient; larger ones are
+#: rebuilt in the backward rather than held for the whole step
+KEEP_COLS_BYTES = 128 << 20
 
-# -- im2col / col2im on arrays ----------------------------------------------------------
+
+# -- windows, padding, im2col / col2im on arrays ------------------------------------------
 
 def _pad(xp: Any, x: Any, pad: tuple, size: tuple | None = None, value: Any = 0) -> Any:
     """``x`` (..., H, W) padded by ``pad`` = (top, bottom, left, right) with ``value``; the
@@ -46,54 +58,92 @@ def _window(i: int, d: int, s: int, n: int) -> slice:
     return slice(i * d, i * d + s * (n - 1) + 1, s)
 
 
-def _im2col(xp: Any, xpad: Any, k: tuple, s: tuple, d: tuple, out: tuple) -> Any:
-    """(A, B, Hp, Wp) -> (A, kh, kw, B, Ho, Wo): one strided slab copy per kernel offset."""
-    a, b = xpad.shape[:2]
-    cols = xp.empty((a, k[0], k[1], b) + out, dtype=xpad.dtype)
+def offsets(k: tuple, s: tuple, d: tuple, out: tuple, lead: int) -> Iterator[tuple]:
+    """``(i, j, index)`` for every kernel offset: ``index`` picks, from an array with
+    ``lead`` axes before its (H, W) axes, the slab that offset meets across the outputs."""
+    head = (slice(None),) * lead
+    for i in range(k[0]):
+        rows = _window(i, d[0], s[0], out[0])
+        for j in range(k[1]):
+            yield i, j, head + (rows, _window(j, d[1], s[1], out[1]))
+
+
+def _im2col(xp: Any, img: Any, k: tuple, s: tuple, d: tuple, out: tuple) -> Any:
+    """(A, Hp, Wp, B) -> (A, kh, kw, Ho, Wo, B): one strided slab copy per kernel offset."""
+    cols = xp.empty(img.shape[:1] + tuple(k) + tuple(out) + img.shape[3:], dtype=img.dtype)
     if cols.size:
-        for i in range(k[0]):
-            rows = _window(i, d[0], s[0], out[0])
-            for j in range(k[1]):
-                cols[:, i, j] = xpad[:, :, rows, _window(j, d[1], s[1], out[1])]
+        for i, j, win in offsets(k, s, d, out, 1):
+            cols[:, i, j] = img[win]
     return cols
 
 
 def _col2im(xp: Any, cols: Any, size: tuple, s: tuple, d: tuple) -> Any:
-    """(A, kh, kw, B, Ho, Wo) -> (A, B, Hp, Wp): slabs added back per kernel offset."""
-    a, kh, kw, b, ho, wo = cols.shape
-    buf = xp.zeros((a, b) + tuple(size), dtype=cols.dtype)
+    """(A, kh, kw, Ho, Wo, B) -> (A, Hp, Wp, B): slabs added back per kernel offset."""
+    img = xp.zeros(cols.shape[:1] + tuple(size) + cols.shape[5:], dtype=cols.dtype)
     if cols.size:
-        for i in range(kh):
-            rows = _window(i, d[0], s[0], ho)
-            for j in range(kw):
-                buf[:, :, rows, _window(j, d[1], s[1], wo)] += cols[:, i, j]
-    return buf
+        for i, j, win in offsets(cols.shape[1:3], s, d, cols.shape[3:5], 1):
+            slab = img[win]
+            xp.add(slab, cols[:, i, j], out=slab)
+    return img
 
 
 def _padded_size(hw: tuple, pad: tuple) -> tuple:
     return hw[0] + pad[0] + pad[1], hw[1] + pad[2] + pad[3]
 
 
-def _cols_of(xp: Any, x: Any, k: tuple, out: tuple, g: dict) -> Any:
-    """Columns of an NCHW input: (G, Cg*kh*kw, N*Ho*Wo)."""
-    xcn = _pad(xp, x.transpose(1, 0, 2, 3), g["pad"])
-    cols = _im2col(xp, xcn, k, g["stride"], g["dilation"], out)
-    groups = g["groups"]
-    return cols.reshape(groups, cols.shape[0] // groups * k[0] * k[1],
-                        x.shape[0] * out[0] * out[1])
+def _to_cn(xp: Any, x: Any, pad: tuple = (0, 0, 0, 0)) -> Any:
+    """NCHW -> (C, Hp, Wp, N), zero-padded by ``pad`` = (top, bottom, left, right)."""
+    n, c, h, w = x.shape
+    t, l = pad[0], pad[2]
+    img = (xp.zeros if any(pad) else xp.empty)((c,) + _padded_size((h, w), pad) + (n,),
+                                               dtype=x.dtype)
+    if n >= 16 and x.flags.c_contiguous and x.strides[0] % 1024 == 0:
+        # rows a multiple of 1 KiB apart share a few cache sets, and the transpose reads
+        # one value from each row in turn: copy them first to rows one line further apart
+        a = c * h * w
+        stage = xp.empty((n, a + 64 // x.itemsize), dtype=x.dtype)
+        stage[:, :a] = x.reshape(n, a)
+        x = stage[:, :a].reshape(n, c, h, w)
+    img[:, t:t + h, l:l + w] = x.transpose(1, 2, 3, 0)
+    return img
+
+
+def _to_nc(xp: Any, img: Any, pad: tuple, size: tuple) -> Any:
+    """(C, Hp, Wp, N) with ``pad`` cropped off to ``size`` -> contiguous NCHW."""
+    t, l = pad[0], pad[2]
+    src = img[:, t:t + size[0], l:l + size[1]].transpose(3, 0, 1, 2)
+    out = xp.empty(src.shape, dtype=img.dtype)
+    # a few channels at a time, so the lines each pass reads stay in cache (~1.7x faster)
+    step = max(1, (256 << 10) // max(1, img[:1].nbytes))
+    for c in range(0, src.shape[1], step):
+        out[:, c:c + step] = src[:, c:c + step]
+    return out
 
 
 def _grouped(xp: Any, y: Any, groups: int) -> Any:
-    """An NCHW array as (G, C/G, N*H*W), channel-major (one transposing copy)."""
+    """An NCHW array as (G, C/G, H*W*N)."""
     n, c, h, w = y.shape
-    return xp.ascontiguousarray(y.transpose(1, 0, 2, 3)).reshape(groups, c // groups,
-                                                                 n * h * w)
+    return _to_cn(xp, y).reshape(groups, c // groups, h * w * n)
 
 
-def _to_nchw(xp: Any, z: Any, c: int, n: int, hw: tuple) -> Any:
-    """(C, N*H*W) (or grouped (G, C/G, N*H*W)) -> contiguous (N, C, H, W)."""
-    z = z.reshape(c, n, hw[0], hw[1]).transpose(1, 0, 2, 3)
-    return xp.ascontiguousarray(z)
+def _cols_of(xp: Any, x: Any, k: tuple, out: tuple, stride: tuple, pad: tuple,
+             dilation: tuple, groups: int) -> Any:
+    """Columns of an NCHW input: (G, Cg*kh*kw, Ho*Wo*N)."""
+    cols = _im2col(xp, _to_cn(xp, x, pad), k, stride, dilation, out)
+    n, c = x.shape[:2]
+    return cols.reshape(groups, c // groups * k[0] * k[1], out[0] * out[1] * n)
+
+
+def _biased(xp: Any, y: Any, b: Any) -> Any:
+    """NCHW ``y`` plus a per-channel bias (in place) when there is one."""
+    if b is not None:
+        xp.add(y, b[:, None, None], out=y)
+    return y
+
+
+def attrs_but(ctx: Any, name: str) -> dict:
+    """A node's attributes without ``name`` (an adjoint's extra attribute)."""
+    return {k: v for k, v in ctx.attrs.items() if k != name}
 
 
 def _geom(ctx: Any) -> dict:
@@ -109,19 +159,12 @@ def _depthwise(w: Any, groups: int) -> bool:
     return groups > 1 and w.shape[0] == groups and w.shape[1] == 1
 
 
-def _dw_offsets(k: tuple, s: tuple, d: tuple, out: tuple) -> Any:
-    for i in range(k[0]):
-        for j in range(k[1]):
-            yield i, j, (slice(None), slice(None), _window(i, d[0], s[0], out[0]),
-                         _window(j, d[1], s[1], out[1]))
-
-
 def _dw_conv(xp: Any, x: Any, w: Any, stride: tuple, pad: tuple, dilation: tuple,
              out: tuple) -> Any:
     xpad = _pad(xp, x, pad)
     y = xp.zeros(x.shape[:2] + tuple(out), dtype=x.dtype)
     tmp = xp.empty_like(y)
-    for i, j, win in _dw_offsets(w.shape[2:], stride, dilation, out):
+    for i, j, win in offsets(w.shape[2:], stride, dilation, out, 2):
         y += xp.multiply(xpad[win], w[:, 0, i, j, None, None], out=tmp)
     return y
 
@@ -130,7 +173,7 @@ def _dw_conv_t(xp: Any, y: Any, w: Any, stride: tuple, pad: tuple, dilation: tup
                size: tuple) -> Any:
     buf = xp.zeros(y.shape[:2] + _padded_size(size, pad), dtype=y.dtype)
     tmp = xp.empty_like(y)
-    for i, j, win in _dw_offsets(w.shape[2:], stride, dilation, tuple(y.shape[2:])):
+    for i, j, win in offsets(w.shape[2:], stride, dilation, tuple(y.shape[2:]), 2):
         buf[win] += xp.multiply(y, w[:, 0, i, j, None, None], out=tmp)
     t, l = pad[0], pad[2]
     return xp.ascontiguousarray(buf[:, :, t:t + size[0], l:l + size[1]])
@@ -140,7 +183,7 @@ def _dw_conv_w(xp: Any, x: Any, y: Any, stride: tuple, pad: tuple, dilation: tup
                ksize: tuple) -> Any:
     xpad = _pad(xp, x, pad)
     gw = xp.empty((x.shape[1], 1) + tuple(ksize), dtype=x.dtype)
-    for i, j, win in _dw_offsets(ksize, stride, dilation, tuple(y.shape[2:])):
+    for i, j, win in offsets(ksize, stride, dilation, tuple(y.shape[2:]), 2):
         gw[:, 0, i, j] = xp.einsum("nchw,nchw->c", xpad[win], y)
     return gw
 
@@ -148,33 +191,28 @@ def _dw_conv_w(xp: Any, x: Any, y: Any, stride: tuple, pad: tuple, dilation: tup
 # -- the three convolution ops ----------------------------------------------------------
 
 class Convolution(Op):
-    """``y = conv(x, w) + b`` on NCHW arrays; ``out`` is (Ho, Wo)."""
+    """``y = conv(x, w) + b`` on NCHW arrays; ``out`` is (Ho, Wo). Its hidden output is
+    the columns of ``x`` (None for depthwise or oversized ones), for the weight gradient."""
 
     saves = (0, 1)
+    hidden = 1
 
     def forward(self, xp: Any, x: Any, w: Any, b: Any, *, stride: tuple, pad: tuple,
-                dilation: tuple, groups: int, out: tuple) -> Any:
+                dilation: tuple, groups: int, out: tuple) -> tuple:
         if _depthwise(w, groups):
-            y = _dw_conv(xp, x, w, stride, pad, dilation, out)
-            if b is not None:
-                y += b[:, None, None]
-            return y
-        o, k = w.shape[0], w.shape[2:]
-        geom = dict(stride=stride, pad=pad, dilation=dilation, groups=groups)
-        cols = _cols_of(xp, x, k, out, geom)
+            return _biased(xp, _dw_conv(xp, x, w, stride, pad, dilation, out), b), None
+        o = w.shape[0]
+        cols = _cols_of(xp, x, w.shape[2:], out, stride, pad, dilation, groups)
         y = xp.matmul(w.reshape(groups, o // groups, cols.shape[1]), cols)
-        if b is not None:
-            y = y.reshape(o, y.shape[2])
-            y += b[:, None]
-        return _to_nchw(xp, y, o, x.shape[0], out)
+        y = _to_nc(xp, y.reshape((o,) + tuple(out) + (x.shape[0],)), (0, 0, 0, 0), out)
+        return _biased(xp, y, b), cols if cols.nbytes <= KEEP_COLS_BYTES else None
 
     def backward(self, ctx: Any, g: Tensor) -> tuple:
-        x, w, b = ctx.inputs
-        geom = _geom(ctx)
-        gx = _conv_t(g, w, None, size=tuple(x.shape[2:]), **geom) if ctx.edges[0] else None
-        gw = _conv_w(x, g, ksize=tuple(w.shape[2:]), **geom) if ctx.edges[1] else None
-        gb = g.sum((0, 2, 3)) if ctx.edges[2] else None
-        return gx, gw, gb
+        x, w, _ = ctx.inputs
+        cols = ctx.saved[0]
+        return _grads(ctx, g, _conv_t(g, w, None, size=tuple(x.shape[2:]), **_geom(ctx))
+                      if ctx.edges[0] else None,
+                      x, g, None if cols is None else from_numpy(cols))
 
 
 class ConvTranspose(Op):
@@ -185,52 +223,53 @@ class ConvTranspose(Op):
     def forward(self, xp: Any, y: Any, w: Any, b: Any, *, stride: tuple, pad: tuple,
                 dilation: tuple, groups: int, size: tuple) -> Any:
         if _depthwise(w, groups):
-            x = _dw_conv_t(xp, y, w, stride, pad, dilation, size)
-            if b is not None:
-                x += b[:, None, None]
-            return x
+            return _biased(xp, _dw_conv_t(xp, y, w, stride, pad, dilation, size), b)
         n, o, ho, wo = y.shape
         cg, kh, kw = w.shape[1:]
-        wm = w.reshape(groups, o // groups, cg * kh * kw)
-        cols = xp.matmul(wm.transpose(0, 2, 1), _grouped(xp, y, groups))
-        cols = cols.reshape(groups * cg, kh, kw, n, ho, wo)
-        buf = _col2im(xp, cols, _padded_size(size, pad), stride, dilation)
-        t, l = pad[0], pad[2]
-        x = xp.ascontiguousarray(buf[:, :, t:t + size[0], l:l + size[1]].transpose(1, 0, 2, 3))
-        if b is not None:
-            x += b[:, None, None]
-        return x
+        wm = w.reshape(groups, o // groups, cg * kh * kw).transpose(0, 2, 1)
+        cols = xp.matmul(wm, _grouped(xp, y, groups))
+        img = _col2im(xp, cols.reshape(groups * cg, kh, kw, ho, wo, n),
+                      _padded_size(size, pad), stride, dilation)
+        return _biased(xp, _to_nc(xp, img, pad, size), b)
 
     def backward(self, ctx: Any, g: Tensor) -> tuple:
-        y, w, b = ctx.inputs
-        geom = _geom(ctx)
-        gy = _conv(g, w, None, out=tuple(y.shape[2:]), **geom) if ctx.edges[0] else None
-        gw = _conv_w(g, y, ksize=tuple(w.shape[2:]), **geom) if ctx.edges[1] else None
-        gb = g.sum((0, 2, 3)) if ctx.edges[2] else None
-        return gy, gw, gb
+        y, w, _ = ctx.inputs
+        return _grads(ctx, g, _conv(g, w, None, out=tuple(y.shape[2:]), **_geom(ctx))
+                      if ctx.edges[0] else None, g, y, None)
+
+
+def _grads(ctx: Any, g: Tensor, gdata: Any, x: Tensor, y: Tensor, cols: Any) -> tuple:
+    """The gradients of ``convolution`` / ``conv_transpose`` given the data gradient:
+    the weight's is ``conv_weight(x, y)`` (the pair whose bilinear form the op is)."""
+    w = ctx.inputs[1]
+    gw = _conv_w(x, y, cols, ksize=tuple(w.shape[2:]), **_geom(ctx)) if ctx.edges[1] else None
+    return gdata, gw, g.sum((0, 2, 3)) if ctx.edges[2] else None
 
 
 class ConvWeight(Op):
-    """The adjoint of ``convolution`` in its weight: (x, y) -> (O, C/G, *ksize)."""
+    """The adjoint of ``convolution`` in its weight: (x, y) -> (O, C/G, *ksize).
+    ``cols`` (a constant, or None to build them) are the columns of ``x``."""
 
-    def forward(self, xp: Any, x: Any, y: Any, *, stride: tuple, pad: tuple,
+    saves = (0, 1)
+
+    def forward(self, xp: Any, x: Any, y: Any, cols: Any, *, stride: tuple, pad: tuple,
                 dilation: tuple, groups: int, ksize: tuple) -> Any:
         if groups > 1 and x.shape[1] == groups == y.shape[1]:
             return _dw_conv_w(xp, x, y, stride, pad, dilation, ksize)
-        geom = dict(stride=stride, pad=pad, dilation=dilation, groups=groups)
-        cols = _cols_of(xp, x, ksize, tuple(y.shape[2:]), geom)
+        if cols is None:
+            cols = _cols_of(xp, x, ksize, tuple(y.shape[2:]), stride, pad, dilation, groups)
         # cols @ y^T, transposed after: OpenBLAS is several times slower on y @ cols^T
-        # (its long inner dimension N*Ho*Wo on a transposed operand)
+        # (its long inner dimension Ho*Wo*N on a transposed operand)
         gw = xp.matmul(cols, _grouped(xp, y, groups).transpose(0, 2, 1))
         gw = xp.ascontiguousarray(gw.transpose(0, 2, 1))
         return gw.reshape((y.shape[1], x.shape[1] // groups) + tuple(ksize))
 
     def backward(self, ctx: Any, g: Tensor) -> tuple:
-        x, y = ctx.inputs
+        x, y, _ = ctx.inputs
         geom = _geom(ctx)
         gx = _conv_t(y, g, None, size=tuple(x.shape[2:]), **geom) if ctx.edges[0] else None
         gy = _conv(x, g, None, out=tuple(y.shape[2:]), **geom) if ctx.edges[1] else None
-        return gx, gy
+        return gx, gy, None
 
 
 _conv = register(Convolution())
@@ -248,15 +287,12 @@ class Im2col(Op):
     def forward(self, xp: Any, x: Any, *, ksize: tuple, stride: tuple, pad: tuple,
                 dilation: tuple, out: tuple) -> Any:
         n, c, h, w = x.shape
-        xpad = _pad(xp, x.reshape(n * c, 1, h, w), pad)
-        cols = _im2col(xp, xpad, ksize, stride, dilation, out)
+        img = _pad(xp, x.reshape(n * c, h, w), pad)[..., None]
+        cols = _im2col(xp, img, ksize, stride, dilation, out)
         return cols.reshape(n, c * ksize[0] * ksize[1], out[0] * out[1])
 
     def backward(self, ctx: Any, g: Tensor) -> Tensor:
-        a = ctx.attrs
-        return _col2im_op(g, size=tuple(ctx.edges[0][3][2:]), ksize=a["ksize"],
-                          stride=a["stride"], pad=a["pad"], dilation=a["dilation"],
-                          out=a["out"])
+        return _col2im_op(g, size=tuple(ctx.edges[0][3][2:]), **ctx.attrs)
 
 
 class Col2im(Op):
@@ -268,16 +304,14 @@ class Col2im(Op):
                 pad: tuple, dilation: tuple, out: tuple) -> Any:
         n = cols.shape[0]
         c = cols.shape[1] // (ksize[0] * ksize[1])
-        cols = cols.reshape((n * c,) + tuple(ksize) + (1,) + tuple(out))
-        buf = _col2im(xp, cols, _padded_size(size, pad), stride, dilation)
+        cols = cols.reshape((n * c,) + tuple(ksize) + tuple(out) + (1,))
+        img = _col2im(xp, cols, _padded_size(size, pad), stride, dilation)[..., 0]
         t, l = pad[0], pad[2]
-        return xp.ascontiguousarray(buf[:, 0, t:t + size[0], l:l + size[1]]).reshape(
+        return xp.ascontiguousarray(img[:, t:t + size[0], l:l + size[1]]).reshape(
             (n, c) + tuple(size))
 
     def backward(self, ctx: Any, g: Tensor) -> Tensor:
-        a = ctx.attrs
-        return _im2col_op(g, ksize=a["ksize"], stride=a["stride"], pad=a["pad"],
-                          dilation=a["dilation"], out=a["out"])
+        return _im2col_op(g, **attrs_but(ctx, "size"))
 
 
 _im2col_op = register(Im2col())
@@ -360,9 +394,23 @@ def _conv_padding(op: str, padding: Any, k: tuple, stride: tuple, dilation: tupl
     return (p[0], p[0], p[1], p[1])
 
 
-def _lift(x: Tensor, nd: int) -> Tensor:
-    """A 1-D op's tensor as its 2-D form (height 1); unbatched inputs get a batch dim."""
-    return x.unsqueeze(-2) if nd == 1 else x
+def _lift(op: str, nd: int, input: Tensor, weight: Tensor, groups: int) -> tuple:
+    """Input and weight in their batched 2-D form (1-D ops get a height-1 axis), after
+    checking the weight's first dimension is a positive multiple of ``groups``."""
+    x = input.unsqueeze(0) if input.ndim == nd + 1 else input
+    x, w = (x.unsqueeze(-2), weight.unsqueeze(-2)) if nd == 1 else (x, weight)
+    if w.shape[0] == 0 or w.shape[0] % groups:
+        raise RuntimeError(f"{op}: Given groups={groups}, expected weight to be at least "
+                           f"{groups} at dimension 0 and divisible by {groups}, but got weight "
+                           f"of size {list(weight.shape)} instead")
+    return x, w
+
+
+def _unlift(y: Tensor, input: Tensor, nd: int) -> Tensor:
+    """Undo ``_lift`` (or pooling's same reshaping) on a result."""
+    if nd == 1:
+        y = y.squeeze(-2)
+    return y.squeeze(0) if input.ndim == nd + 1 else y
 
 
 # -- public functions -------------------------------------------------------------------
@@ -375,15 +423,9 @@ def _convnd(nd: int, op: str, input: Tensor, weight: Tensor, bias: Tensor | None
     if nd == 1 and not isinstance(padding, str):
         padding = (0,) + ntuple(padding, 1, "padding", op)
     _check_geometry(op, stride, dilation, groups)
-    unbatched = input.ndim == nd + 1
-    x = _lift(input.unsqueeze(0) if unbatched else input, nd)
-    w = _lift(weight, nd)
+    x, w = _lift(op, nd, input, weight, groups)
     o, cg = w.shape[:2]
     k = tuple(w.shape[2:])
-    if o == 0 or o % groups:
-        raise RuntimeError(f"{op}: Given groups={groups}, expected weight to be at least "
-                           f"{groups} at dimension 0 and divisible by {groups}, but got weight "
-                           f"of size {list(weight.shape)} instead")
     if x.shape[1] != cg * groups:
         raise RuntimeError(f"{op}: Given groups={groups}, weight of size {list(weight.shape)}, "
                            f"expected input{list(input.shape)} to have {cg * groups} channels, "
@@ -404,9 +446,7 @@ def _convnd(nd: int, op: str, input: Tensor, weight: Tensor, bias: Tensor | None
     out = (out_len(x.shape[2], k[0], stride[0], dilation[0], pad[0], pad[1]),
            out_len(x.shape[3], k[1], stride[1], dilation[1], pad[2], pad[3]))
     y = _conv(x, w, bias, stride=stride, pad=pad, dilation=dilation, groups=groups, out=out)
-    if nd == 1:
-        y = y.squeeze(-2)
-    return y.squeeze(0) if unbatched else y
+    return _unlift(y, input, nd)
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
@@ -445,15 +485,9 @@ def _conv_transposend(nd: int, op: str, input: Tensor, weight: Tensor, bias: Ten
                            f"dilation, but got output_padding={list(op_[2 - nd:])}, "
                            f"stride={list(stride[2 - nd:])}, "
                            f"dilation={list(dilation[2 - nd:])}")
-    unbatched = input.ndim == nd + 1
-    x = _lift(input.unsqueeze(0) if unbatched else input, nd)
-    w = _lift(weight, nd)
+    x, w = _lift(op, nd, input, weight, groups)
     cin, cg = w.shape[:2]
     k = tuple(w.shape[2:])
-    if cin == 0 or cin % groups:
-        raise RuntimeError(f"{op}: Given groups={groups}, expected weight to be at least "
-                           f"{groups} at dimension 0 and divisible by {groups}, but got weight "
-                           f"of size {list(weight.shape)} instead")
     if x.shape[1] != cin:
         raise RuntimeError(f"{op}: Given transposed=1, weight of size {list(weight.shape)}, "
                            f"expected input{list(input.shape)} to have {cin} channels, but got "
@@ -470,9 +504,7 @@ def _conv_transposend(nd: int, op: str, input: Tensor, weight: Tensor, bias: Ten
                            f"calculated output size {list(size[2 - nd:])} is too small")
     y = _conv_t(x, w, bias, stride=stride, pad=(p[0], p[0], p[1], p[1]), dilation=dilation,
                 groups=groups, size=size)
-    if nd == 1:
-        y = y.squeeze(-2)
-    return y.squeeze(0) if unbatched else y
+    return _unlift(y, input, nd)
 
 
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ember.ops.conv import _pad, _padded_size, _window, ntuple
+from ember.ops.conv import _pad, _padded_size, _unlift, attrs_but, ntuple, offsets
 from ember.ops.resize import adaptive_avg_poolnd, adaptive_windows
 from ember.ops.registry import Op, register
 from ember.tensor import Tensor
@@ -75,10 +75,8 @@ def _slabs(xp: Any, x: Any, k: tuple, s: tuple, p: tuple, d: tuple, out: tuple,
     """Yield ``(i, j, slab)`` for every kernel offset of a pooling window."""
     need = tuple((o - 1) * ss + (kk - 1) * dd + 1 for o, ss, kk, dd in zip(out, s, k, d))
     xpad = _pad(xp, x, (p[0], p[0], p[1], p[1]), need, value)
-    for i in range(k[0]):
-        rows = _window(i, d[0], s[0], out[0])
-        for j in range(k[1]):
-            yield i, j, xpad[:, :, rows, _window(j, d[1], s[1], out[1])]
+    for i, j, win in offsets(k, s, d, out, 2):
+        yield i, j, xpad[win]
 
 
 def _lowest(xp: Any, dtype: Any) -> Any:
@@ -130,6 +128,7 @@ class MaxPool2dArgmax(Op):
         size = x.shape[2:]
         which = xp.zeros(m.shape, dtype=xp.int16 if k[0] * k[1] < 2 ** 15 else xp.int32)
         todo = xp.ones(m.shape, dtype=bool)
+        step = xp.empty_like(which)
         nan = xp.isnan(m) if m.dtype.kind == "f" else None
         if nan is not None and not nan.any():
             nan = None
@@ -139,7 +138,7 @@ class MaxPool2dArgmax(Op):
             if valid is not None:
                 hit &= valid
             hit &= todo
-            xp.copyto(which, i * k[1] + j, where=hit)
+            which += xp.multiply(hit, i * k[1] + j, out=step)   # (a masked copy is slower)
             todo ^= hit
             if nan is not None:
                 hit = xp.isnan(slab) & nan
@@ -166,21 +165,17 @@ class WindowScatter(Op):
         buf = xp.zeros(g.shape[:2] + need, dtype=g.dtype)
         overlap = any(ss < (kk - 1) * dd + 1 for ss, kk, dd in zip(s, k, d))
         tmp = xp.empty_like(g) if overlap else None
-        for i in range(k[0]):
-            rows = _window(i, d[0], s[0], out[0])
-            for j in range(k[1]):
-                win = buf[:, :, rows, _window(j, d[1], s[1], out[1])]
-                mask = which == i * k[1] + j
-                if overlap:
-                    win += xp.multiply(g, mask, out=tmp)
-                else:
-                    xp.copyto(win, g, where=mask)
+        for i, j, win in offsets(k, s, d, out, 2):
+            slab = buf[win]
+            mask = which == i * k[1] + j
+            if overlap:
+                xp.add(slab, xp.multiply(g, mask, out=tmp), out=slab)
+            else:
+                xp.copyto(slab, g, where=mask)
         return xp.ascontiguousarray(buf[:, :, p[0]:p[0] + size[0], p[1]:p[1] + size[1]])
 
     def backward(self, ctx: Any, g: Tensor) -> tuple:
-        a = dict(ctx.attrs)
-        del a["size"]
-        return _win_gather(g, ctx.inputs[1], **a), None
+        return _win_gather(g, ctx.inputs[1], **attrs_but(ctx, "size")), None
 
 
 class WindowGather(Op):
@@ -252,13 +247,6 @@ def _pool_args(op: str, x: Any, nd: int, kernel_size: Any, stride: Any, padding:
                            f"output size: {(x2.shape[1],) + out[2 - nd:]}. Output size is too "
                            f"small")
     return x2, dict(k=k, s=s, p=p, d=d, out=out)
-
-
-def _unlift(y: Tensor, x: Tensor, nd: int) -> Tensor:
-    """Undo ``_pool_args``'s reshaping on a result."""
-    if nd == 1:
-        y = y.squeeze(-2)
-    return y.squeeze(0) if x.ndim == nd + 1 else y
 
 
 def _max_poolnd(nd: int, op: str, input: Tensor, kernel_size: Any, stride: Any,
@@ -340,16 +328,13 @@ class AvgPool2dAdjoint(Op):
         need = tuple((o - 1) * ss + kk for o, ss, kk in zip(out, s, k))
         hp, wp = _padded_size(size, (p[0], p[0], p[1], p[1]))
         buf = xp.zeros(g.shape[:2] + (max(hp, need[0]), max(wp, need[1])), dtype=g.dtype)
-        for i in range(k[0]):
-            rows = _window(i, 1, s[0], out[0])
-            for j in range(k[1]):
-                buf[:, :, rows, _window(j, 1, s[1], out[1])] += g
+        for _, _, win in offsets(k, s, (1, 1), out, 2):
+            slab = buf[win]
+            xp.add(slab, g, out=slab)
         return xp.ascontiguousarray(buf[:, :, p[0]:p[0] + size[0], p[1]:p[1] + size[1]])
 
     def backward(self, ctx: Any, g: Tensor) -> Tensor:
-        a = dict(ctx.attrs)
-        del a["size"]
-        return _avg_pool(g, **a)
+        return _avg_pool(g, **attrs_but(ctx, "size"))
 
 
 _avg_pool = register(AvgPool2d())

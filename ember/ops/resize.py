@@ -261,19 +261,24 @@ def upsample(input: Tensor, size: Any = None, scale_factor: Any = None,
 
 # -- pixel shuffle ----------------------------------------------------------------------
 
+def _shuffle_args(op: str, what: str, input: Tensor, factor: int) -> tuple:
+    """Checked factor, leading dims and (C, H, W) of a pixel (un)shuffle input."""
+    r = int(factor)
+    if input.ndim < 3:
+        raise RuntimeError(f"{op} expects input to have at least 3 dimensions, but got input "
+                           f"with {input.ndim} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"{op} expects a positive {what}, but got {r}")
+    return r, tuple(input.shape[:-3]), tuple(input.shape[-3:])
+
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """(*, C*r*r, H, W) -> (*, C, H*r, W*r): channel blocks become r x r pixel blocks.
 
     >>> pixel_shuffle(ember.randn(1, 8, 3, 3), 2).shape
     ember.Size([1, 2, 6, 6])
     """
-    r = int(upscale_factor)
-    if input.ndim < 3:
-        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but "
-                           f"got input with {input.ndim} dimension(s)")
-    if r <= 0:
-        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
-    *lead, c, h, w = input.shape
+    r, lead, (c, h, w) = _shuffle_args("pixel_shuffle", "upscale_factor", input,
+                                       upscale_factor)
     if c % (r * r):
         raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
                            f"divisible by the square of upscale_factor, but "
@@ -286,13 +291,8 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """(*, C, H*r, W*r) -> (*, C*r*r, H, W), the inverse of :func:`pixel_shuffle`."""
-    r = int(downscale_factor)
-    if input.ndim < 3:
-        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but "
-                           f"got input with {input.ndim} dimension(s)")
-    if r <= 0:
-        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
-    *lead, c, h, w = input.shape
+    r, lead, (c, h, w) = _shuffle_args("pixel_unshuffle", "downscale_factor", input,
+                                       downscale_factor)
     for name, v, d in (("height", h, -2), ("width", w, -1)):
         if v % r:
             raise RuntimeError(f"pixel_unshuffle expects {name} to be divisible by "

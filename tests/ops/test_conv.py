@@ -179,6 +179,61 @@ def test_grad_fn_and_double_backward_through_weight():
                                                                        padding=1), (x, w))
 
 
+def _second_order(m, x, w, b, kw):
+    """Gradients of a loss built from conv2d's first-order gradients (create_graph)."""
+    y = m.nn.functional.conv2d(x, w, b, **kw)
+    gx, gw = m.autograd.grad((y * y).sum(), (x, w), create_graph=True)
+    ((gx * gx).sum() + (gw * gw.sin()).sum()).backward()
+    return y, gx, gw
+
+
+@pytest.mark.parametrize("keep", [True, False])
+@pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2, dilation=(1, 2)),
+                                dict(groups=2, padding=(0, 1))])
+def test_cached_and_rebuilt_columns_match_torch(monkeypatch, keep, kw):
+    """The forward's kept columns (``keep``) and columns rebuilt in the backward give the
+    same first- and second-order gradients as torch."""
+    from ember.ops import conv
+    import torch
+    if not keep:
+        monkeypatch.setattr(conv, "KEEP_COLS_BYTES", -1)
+    rng = np.random.default_rng(6)
+    xs, ws = rng.standard_normal((3, 4, 5, 6)), rng.standard_normal((4, 4 // kw.get(
+        "groups", 1), 3, 2))
+    bs = rng.standard_normal(4)
+    res = {}
+    for m in (ember, torch):
+        ts = [m.from_numpy(a.copy()).requires_grad_() for a in (xs, ws, bs)]
+        outs = _second_order(m, *ts, kw)
+        res[m] = [t.detach().numpy() for t in outs] + [t.grad.numpy() for t in ts]
+    for e, t in zip(res[ember], res[torch]):
+        np.testing.assert_allclose(e, t, rtol=1e-9, atol=1e-9)
+
+
+def test_conv_weight_with_given_columns_equals_rebuilt():
+    from ember.ops import conv
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 4, 6, 5)).astype(np.float32)
+    g = rng.standard_normal((2, 6, 3, 5)).astype(np.float32)
+    geom = dict(stride=(2, 1), pad=(1, 1, 1, 1), dilation=(1, 1), groups=2)
+    cols = conv._cols_of(np, x, (3, 3), (3, 5), geom["stride"], geom["pad"],
+                         geom["dilation"], geom["groups"])
+    given = conv._conv_w.forward(np, x, g, cols, ksize=(3, 3), **geom)
+    rebuilt = conv._conv_w.forward(np, x, g, None, ksize=(3, 3), **geom)
+    np.testing.assert_array_equal(given, rebuilt)
+    y = conv._conv.forward(np, x, rng.standard_normal((6, 2, 3, 3)).astype(np.float32),
+                           None, out=(3, 5), **geom)
+    np.testing.assert_array_equal(y[1], cols)           # the hidden output is the columns
+
+
+def test_batch_transposes_of_aliasing_sizes():
+    """Inputs whose rows are a multiple of 1 KiB apart take the staged transpose."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((16, 4, 8, 8)).astype(np.float32)
+    w = (rng.standard_normal((4, 4, 3, 3)) / 6).astype(np.float32)
+    check(lambda m, x, w: m.nn.functional.conv2d(x, w, padding=1), x, w, atol=1e-5)
+
+
 # -- errors ---------------------------------------------------------------------------
 
 def _t(*shape, dtype=ember.float32):
