@@ -44,7 +44,7 @@ def _make(data: Any, requires_grad: bool = False) -> "Tensor":
     t.grad = None
     t.grad_fn = None
     t._nr = 0
-    t._vc = [0]
+    t._vc = [0, 0]
     t._base = None
     t._hooks = None
     return t
@@ -57,7 +57,7 @@ class Tensor:
     uninitialized 2x3 float tensor, as in PyTorch; prefer :func:`ember.tensor`.
     """
 
-    __slots__ = ("_data", "_rg", "grad", "grad_fn", "_nr", "_vc", "_base", "_hooks",
+    __slots__ = ("_data", "_rg", "grad", "grad_fn", "_nr", "_vc", "_base", "_gv", "_hooks",
                  "__weakref__", "__dict__")
     __array_priority__ = 1000
 
@@ -75,7 +75,7 @@ class Tensor:
         self.grad = None
         self.grad_fn = None
         self._nr = 0
-        self._vc = [0]
+        self._vc = [0, 0]         # [data version, history version]; shared by views
         self._base = None
         self._hooks = None
 
@@ -284,8 +284,7 @@ class Tensor:
     def detach(self) -> "Tensor":
         """A tensor sharing this one's data (and version counter) but cut from the graph."""
         t = _make(self._data)
-        t._vc = self._vc
-        t._base = self._base if self._base is not None else self
+        t._vc = self._vc          # shares memory: in-place changes count for both
         return t
 
     def detach_(self) -> "Tensor":
@@ -307,7 +306,8 @@ class Tensor:
         def keep(g: "Tensor") -> None:
             t = ref()
             if t is not None:
-                t.grad = g.detach() if t.grad is None else t.grad + g.detach()
+                g = g.detach()
+                t.grad = _make(g._data.copy()) if t.grad is None else t.grad + g
         self.__dict__["_retains"] = True
         self.grad_fn.add_output_hook(self._nr, keep, last=True)
 

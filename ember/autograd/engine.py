@@ -107,12 +107,10 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
     order = _topological(root_fns)
     capture = None
     if inputs is not None:
-        capture = {}          # (id(fn), nr) or id(leaf) -> position in inputs
+        capture = {}          # (id(fn), nr) or id(leaf) -> positions in inputs
         for i, t in enumerate(inputs):
-            if t.grad_fn is not None:
-                capture[(id(t.grad_fn), t._nr)] = i
-            else:
-                capture[id(t)] = i
+            key = (id(t.grad_fn), t._nr) if t.grad_fn is not None else id(t)
+            capture.setdefault(key, []).append(i)
         order = _prune(order, capture)
     results = [None] * len(inputs) if inputs is not None else None
 
@@ -129,8 +127,7 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                         buf[i] = _call_hooks(hooks, buf[i])
             if capture is not None:
                 for i in range(len(buf)):
-                    pos = capture.get((id(fn), i))
-                    if pos is not None:
+                    for pos in capture.get((id(fn), i), ()):
                         results[pos] = buf[i]
             if len(buf) == 1:
                 if buf[0] is None:
@@ -175,11 +172,12 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
 
     if capture is not None:
         for key, (leaf, g) in leaf_grads.items():
-            pos = capture.get(key)
-            if pos is not None:
+            positions = capture.get(key)
+            if positions:
                 if leaf._hooks:
                     g = _call_hooks(leaf._hooks, g)
-                results[pos] = g
+                for pos in positions:
+                    results[pos] = g
         for i, r in enumerate(results):
             if r is None and not allow_unused:
                 raise RuntimeError(f"One of the differentiated Tensors (input {i}) appears to "
@@ -190,10 +188,13 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
     prev = grad_state.enabled
     grad_state.enabled = create_graph
     try:
+        handed: set = set()      # arrays already stored as some leaf's .grad
         for leaf, g in leaf_grads.values():
             if leaf._hooks:
                 g = _call_hooks(leaf._hooks, g)
-            _accumulate(leaf, g, create_graph)
+            _accumulate(leaf, g, create_graph, id(g._data) in handed)
+            if leaf.grad is not None:
+                handed.add(id(leaf.grad._data))
     finally:
         grad_state.enabled = prev
     return None
@@ -206,14 +207,18 @@ def _add_leaf(leaf_grads: dict, leaf: Any, g: Any) -> None:
     leaf_grads[id(leaf)] = (leaf, g if prev is None else prev[1] + g)
 
 
-def _accumulate(leaf: Any, g: Any, create_graph: bool) -> None:
-    """``leaf.grad += g``, in place when no graph is being built, as PyTorch does."""
+def _accumulate(leaf: Any, g: Any, create_graph: bool, shared: bool = False) -> None:
+    """``leaf.grad += g``, in place when no graph is being built, as PyTorch does.
+
+    A gradient array stored as ``.grad`` must belong to that leaf alone (later
+    accumulations write into it): ``shared`` says another leaf already holds it."""
     if leaf.grad is None:
         if not create_graph:
             g = g.detach()
             data = g._data
-            if not data.flags.writeable or not data.flags.c_contiguous or data.base is not None:
-                g = g.clone()
+            if shared or not data.flags.writeable or not data.flags.c_contiguous or \
+                    data.base is not None:
+                g = _make(data.copy())
         leaf.grad = g
     elif create_graph or leaf.grad.requires_grad:
         leaf.grad = leaf.grad + g

@@ -37,6 +37,8 @@ def _root_grads(outputs: list, grads: list, where: str) -> list:
         elif not isinstance(g, Tensor):
             from ember.ops.creation import tensor
             g = tensor(g, dtype=t.dtype)
+        elif not g.requires_grad:
+            g = _make(g._data.copy())     # the engine may store it as a leaf's .grad
         if g._data.shape != t._data.shape:
             raise RuntimeError(f"{where}: Mismatch in shape: grad_output[{i}] has a shape of "
                                f"{tuple(g.shape)} and output[{i}] has a shape of "

@@ -4,6 +4,7 @@ as in PyTorch."""
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 from typing import Any, Callable
 
@@ -45,6 +46,21 @@ class _GradModeContext:
         state.enabled, state.inference = self._prev
 
     def __call__(self, fn: Callable) -> Callable:
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                # the mode holds while the generator body runs, not while the caller does
+                gen = fn(*args, **kwargs)
+                value = None
+                while True:
+                    with self.__class__(*self._ctor_args()):
+                        try:
+                            item = gen.send(value)
+                        except StopIteration as stop:
+                            return stop.value
+                    value = yield item
+            return gen_wrapper
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with self.__class__(*self._ctor_args()):

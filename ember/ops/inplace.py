@@ -48,13 +48,16 @@ def inplace(t: Tensor, fn: Callable, *args: Any, name: str = "", **kwargs: Any) 
     if t.grad_fn is None and t._rg:
         raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an "
                            f"in-place operation.")
-    if t._base is not None and (t._base._rg or t._rg):
-        raise RuntimeError(f"{name}: in-place modification of a view of a tensor that is part "
-                           f"of the autograd graph is not supported; clone() the view first")
+    if t._base is not None:
+        raise RuntimeError(f"{name}: in-place modification of a view while autograd is "
+                           f"recording is not supported (the base tensor's history would not "
+                           f"see it); write through the base (x[idx] = value) or clone() the "
+                           f"view first")
     old = _make(t._data.copy(), t._rg)
     old.grad_fn, old._nr = t.grad_fn, t._nr
     res = fn(old, *args, **kwargs)
     _write(t, res, name)
+    t._vc[1] += 1             # views taken earlier no longer describe t's history
     t._rg, t.grad_fn, t._nr = res._rg, res.grad_fn, res._nr
     node = res.grad_fn
     if node is not None:

@@ -226,6 +226,8 @@ def _record(op: Op, args: tuple, arrays: list, attrs: dict, out: Any, visible: t
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
             inputs.append(a)
+            if a._base is not None and a._gv != a._vc[1]:
+                _stale_view(op, a)
             if a._rg:
                 fn = a.grad_fn
                 d = a._data
@@ -263,6 +265,13 @@ def _record(op: Op, args: tuple, arrays: list, attrs: dict, out: Any, visible: t
     return res[0] if single else tuple(res)
 
 
+def _stale_view(op: Op, a: Tensor) -> None:
+    raise RuntimeError(
+        f"{op.name}: an input is a view of a tensor whose history was changed by an in-place "
+        f"operation after the view was taken (shape {list(a.shape)}); its gradient would "
+        f"be wrong. Take the view again after the in-place operation, or clone() first.")
+
+
 def _wrap(arr: Any, base: Any) -> Tensor:
     if not hasattr(arr, "dtype"):
         arr = np.asarray(arr)
@@ -271,6 +280,7 @@ def _wrap(arr: Any, base: Any) -> Tensor:
     t = _make(arr)
     if base is not None and arr.base is not None:
         t._vc = base._vc
+        t._gv = base._vc[1]
         t._base = base if base._base is None else base._base
     return t
 
