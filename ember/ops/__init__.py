@@ -27,6 +27,16 @@ from ember.ops.padding import *  # noqa: E402,F401,F403
 from ember.ops.conv import *  # noqa: E402,F401,F403
 from ember.ops.pooling import *  # noqa: E402,F401,F403
 from ember.ops.resize import *  # noqa: E402,F401,F403
+from ember.ops.losses import *  # noqa: E402,F401,F403
+from ember.ops.embedding import *  # noqa: E402,F401,F403
 from ember.ops import inplace as _inplace  # noqa: E402
 
 from ember.ops.registry import REGISTRY  # noqa: E402,F401
+
+# the public op names only: family modules (ember.ops.linalg, ...) do not leak into the
+# ember namespace, where torch has functions of some of those names (torch.embedding)
+_FAMILIES = ("creation", "elementwise", "math", "reductions", "shape", "indexing", "linalg",
+             "activations", "sorting", "joining", "scatter", "softmax", "normalization",
+             "dropout", "padding", "conv", "pooling", "resize", "losses", "embedding")
+__all__ = sorted({name for fam in _FAMILIES
+                  for name in __import__(f"ember.ops.{fam}", fromlist=["__all__"]).__all__})

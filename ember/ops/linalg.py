@@ -2,8 +2,9 @@
 (mm, bmm, mv, dot), products built on it (outer, inner, tensordot, kron, the ``add*``
 family) and einsum.
 
-Only ``matmul``, ``einsum`` and the fused ``linear`` are ops; everything else composes
-them with shape ops, so every gradient is differentiable again. Like PyTorch, products do
+Only ``matmul``, ``einsum``, the fused ``linear`` and ``gemm`` (the 2-D product with
+transpose flags that their backwards use) are ops; everything else composes them with
+shape ops, so every gradient is differentiable again. Like PyTorch, products do
 not promote: both operands must have the same dtype.
 """
 from __future__ import annotations
@@ -35,8 +36,9 @@ def _same_dtype(name: str, *ts: Tensor) -> None:
 
 
 def _rows(t: Any) -> Any:
-    """``t`` as a matrix: all leading dims flattened into rows (size-0 safe)."""
-    return t.reshape(math.prod(t.shape[:-1]), t.shape[-1])
+    """``t`` (an array or a Tensor) as a matrix: all leading dims flattened into rows
+    (size-0 safe)."""
+    return t if t.ndim == 2 else t.reshape(math.prod(t.shape[:-1]), t.shape[-1])
 
 
 def _broadcast_batch(name: str, a: tuple, b: tuple, sa: tuple, sb: tuple) -> None:
@@ -83,17 +85,44 @@ class Matmul(Op):
             if ctx.edges[1]:
                 gb = matmul(a.mT, g.unsqueeze(-1)).squeeze(-1)
             return ga, gb
+        if a.ndim > 2 and b.ndim == 2:       # one GEMM over all rows, as in forward
+            if ctx.edges[0]:
+                ga = gemm(_rows(g), b, trans_b=True).reshape(tuple(a.shape))
+            if ctx.edges[1]:
+                gb = gemm(_rows(a), _rows(g), trans_a=True)
+            return ga, gb
+        if a.ndim == 2 and b.ndim == 2:
+            return (gemm(g, b, trans_b=True) if ctx.edges[0] else None,
+                    gemm(a, g, trans_a=True) if ctx.edges[1] else None)
+        return (matmul(g, b.mT) if ctx.edges[0] else None,
+                matmul(a.mT, g) if ctx.edges[1] else None)
+
+
+class Gemm(Op):
+    """``op(a) @ op(b)`` for 2-D ``a`` and ``b``, ``op`` transposing where ``trans_a`` /
+    ``trans_b`` says (ONNX's Gemm without the scaling). Backwards use it so that a
+    transposed operand reaches BLAS as a flag, never as a copy or an extra op; its own
+    gradients are again ``gemm`` calls. Internal: callers guarantee shapes and dtypes."""
+
+    def forward(self, xp: Any, a: Any, b: Any, *, trans_a: bool = False,
+                trans_b: bool = False) -> Any:
+        return xp.matmul(a.T if trans_a else a, b.T if trans_b else b)
+
+    def backward(self, ctx: Any, g: Tensor) -> tuple:
+        # c = A' @ B' with A' = op(a), B' = op(b): dA' = g @ B'.T and dB' = A'.T @ g,
+        # transposed back where the operand itself was transposed.
+        a, b = ctx.inputs
+        ta, tb = ctx.attrs.get("trans_a", False), ctx.attrs.get("trans_b", False)
+        ga = gb = None
         if ctx.edges[0]:
-            ga = matmul(g, b.mT)
+            ga = gemm(b, g, trans_a=tb, trans_b=True) if ta else gemm(g, b, trans_b=not tb)
         if ctx.edges[1]:
-            if a.ndim > 2 and b.ndim == 2:   # sum over the batch inside one GEMM
-                gb = matmul(_rows(a).mT, _rows(g))
-            else:
-                gb = matmul(a.mT, g)
+            gb = gemm(g, a, trans_a=True, trans_b=ta) if tb else gemm(a, g, trans_a=not ta)
         return ga, gb
 
 
 matmul = register(Matmul())
+gemm = register(Gemm())
 tensor_method("matmul")(matmul)
 Tensor.__matmul__ = lambda self, o: matmul(self, o)
 Tensor.__rmatmul__ = lambda self, o: matmul(o, self)
@@ -137,31 +166,37 @@ def _check_bmm(name: str, batch1: Tensor, batch2: Tensor) -> None:
                            f"{batch2.shape[1]}].")
 
 
+def _check_by_vector(name: str, a: Tensor, v: Tensor, a_ndim: int, bad_dims: Any,
+                     bad_size: Any) -> None:
+    """Checks of ``a @ v`` for an ``a_ndim``-D ``a`` and a vector ``v`` (mv, dot); the
+    messages are callables, built only when raised."""
+    _same_dtype(name, a, v)
+    if a.ndim != a_ndim or v.ndim != 1:
+        raise RuntimeError(f"{name}: {bad_dims()}")
+    if a.shape[-1] != v.shape[0]:
+        raise RuntimeError(f"{name}: {bad_size()}")
+
+
 @tensor_method()
 def mv(input: Tensor, vec: Tensor) -> Tensor:
     """Matrix-vector product: ``(n, m) @ (m,) -> (n,)``."""
-    _same_dtype("mv", input, vec)
-    if input.ndim != 2 or vec.ndim != 1:
-        raise RuntimeError(f"mv: vector + matrix @ vector expected, got a {input.ndim}-D "
-                           f"matrix and a {vec.ndim}-D vector")
-    if input.shape[1] != vec.shape[0]:
-        raise RuntimeError(f"mv: size mismatch, got mat ({input.shape[0]}x{input.shape[1]}), "
-                           f"vec ({vec.shape[0]})")
+    _check_by_vector("mv", input, vec, 2,
+                     lambda: f"vector + matrix @ vector expected, got a {input.ndim}-D matrix "
+                             f"and a {vec.ndim}-D vector",
+                     lambda: f"size mismatch, got mat ({input.shape[0]}x{input.shape[1]}), "
+                             f"vec ({vec.shape[0]})")
     return matmul(input, vec)
 
 
 @tensor_method()
 def dot(input: Tensor, tensor: Tensor) -> Tensor:
     """Inner product of two 1-D tensors of the same length (a 0-d tensor)."""
-    _same_dtype("dot", input, tensor)
-    if input.ndim != 1 or tensor.ndim != 1:
-        raise RuntimeError(f"dot: 1D tensors expected, but got {input.ndim}D and "
-                           f"{tensor.ndim}D tensors")
-    if input.shape[0] != tensor.shape[0]:
-        raise RuntimeError(f"dot: inconsistent tensor size, expected tensor [{input.shape[0]}] "
-                           f"and src [{tensor.shape[0]}] to have the same number of elements, "
-                           f"but got {input.shape[0]} and {tensor.shape[0]} elements "
-                           f"respectively")
+    _check_by_vector("dot", input, tensor, 1,
+                     lambda: f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D "
+                             f"tensors",
+                     lambda: "inconsistent tensor size, expected tensor [{0}] and src [{1}] to "
+                             "have the same number of elements, but got {0} and {1} elements "
+                             "respectively".format(input.shape[0], tensor.shape[0]))
     return matmul(input, tensor)
 
 
@@ -486,7 +521,7 @@ class Linear(Op):
     the weight gradient is a single product rather than a batch summed afterwards.
     """
 
-    saves = (0, 1)
+    saves = None    # backward reads every input (some only for shapes)
 
     def check(self, x: Tensor, w: Tensor, b: Any = None) -> None:
         _same_dtype("linear", *(t for t in (x, w, b) if t is not None))
@@ -513,14 +548,22 @@ class Linear(Op):
         return out
 
     def backward(self, ctx: Any, g: Tensor) -> tuple:
-        x, w, _ = ctx.inputs
-        g2, w2 = (g.unsqueeze(-1), w.unsqueeze(0)) if w.ndim == 1 else (g, w)
-        gx = matmul(g2, w2) if ctx.edges[0] else None
-        gw = None
+        x, w, b = ctx.inputs
+        g2 = _rows(g.unsqueeze(-1) if w.ndim == 1 else g)          # (rows, out)
+        w2 = w.unsqueeze(0) if w.ndim == 1 else w                  # (out, in)
+        gx = gw = gb = None
+        if ctx.edges[0]:
+            gx = gemm(g2, w2)
+            if x.ndim != 2:
+                gx = gx.reshape(tuple(x.shape))
         if ctx.edges[1]:
-            gw = matmul(_rows(g2).mT, _rows(x))
-            gw = gw.reshape(tuple(w.shape))
-        return gx, gw, (g if ctx.edges[2] else None)
+            gw = gemm(g2, _rows(x), trans_a=True)
+            if w.ndim == 1:
+                gw = gw.reshape(tuple(w.shape))
+        if ctx.edges[2]:
+            # the usual (out,) bias: sum the rows here; other broadcasts: the engine does
+            gb = g2.sum(0) if tuple(b.shape) == tuple(w.shape[:-1]) and b.ndim else g
+        return gx, gw, gb
 
 
 linear = register(Linear())

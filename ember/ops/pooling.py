@@ -27,7 +27,7 @@ __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d"]
 class PlaneGather(Op):
     """``out[n, c, ...] = x[n, c].flat[idx[n, c, ...]]``."""
 
-    saves = ()
+    saves = None    # backward reads every input (some only for shapes)
 
     def forward(self, xp: Any, x: Any, idx: Any) -> Any:
         n, c = x.shape[:2]
@@ -44,7 +44,7 @@ class PlaneScatter(Op):
     """The adjoint of ``plane_gather``: values summed into zeros of spatial ``size`` at
     ``idx`` (written directly when ``unique`` promises no index repeats in a plane)."""
 
-    saves = ()
+    saves = None    # backward reads every input (some only for shapes)
 
     def forward(self, xp: Any, g: Any, idx: Any, *, size: tuple, unique: bool) -> Any:
         n, c = g.shape[:2]
@@ -156,7 +156,7 @@ class WindowScatter(Op):
     """Each window's gradient written to its maximum (offset numbers from
     ``max_pool2d_argmax``), summed where windows overlap: (N, C, Ho, Wo) -> (N, C, *size)."""
 
-    saves = ()
+    saves = None    # backward reads every input (some only for shapes)
 
     def forward(self, xp: Any, g: Any, which: Any, *, size: tuple, k: tuple, s: tuple,
                 p: tuple, d: tuple, out: tuple) -> Any:
@@ -181,7 +181,7 @@ class WindowScatter(Op):
 class WindowGather(Op):
     """The adjoint of ``window_scatter``: each window's value at its recorded offset."""
 
-    saves = ()
+    saves = None    # backward reads every input (some only for shapes)
 
     def forward(self, xp: Any, x: Any, which: Any, *, k: tuple, s: tuple, p: tuple,
                 d: tuple, out: tuple) -> Any:

@@ -225,7 +225,9 @@ def _record(op: Op, args: tuple, arrays: list, attrs: dict, out: Any, visible: t
     saves = op.saves
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
-            inputs.append(a)
+            saved = saves is None or i in saves
+            # only inputs backward reads are kept, so activations can be freed early
+            inputs.append(a if saved else None)
             if a._base is not None and a._gv != a._vc[1]:
                 _stale_view(op, a)
             if a._rg:
@@ -234,7 +236,7 @@ def _record(op: Op, args: tuple, arrays: list, attrs: dict, out: Any, visible: t
                 edges.append((fn, a._nr, a if fn is None else None, d.shape, _BY_NP[d.dtype]))
             else:
                 edges.append(None)
-            if saves is None or i in saves:
+            if saved:
                 versions.append((a, a._vc[0]))
         else:
             arr = arrays[i]

@@ -12,31 +12,66 @@ from ember.tensor import Tensor
 __all__ = ["softmax", "log_softmax"]
 
 
+# NumPy reduces a short contiguous axis one slice at a time (about 40 ns each); along the
+# first axis of a contiguous copy it runs vectorized across all slices instead. Below this
+# length the copy pays for itself (measured at 1 thread: 2.5x faster for (512, 10)).
+_SHORT_AXIS = 64
+
+
+def _normalize(xp: Any, x: Any, axis: Any, finish: Any) -> Any:
+    """``finish(xp, s, axis)`` on ``s = x - max(x)`` along ``axis``, a fresh buffer it may
+    overwrite; returns the C-contiguous result."""
+    if x.size == 0:
+        return x.copy()
+    if axis is None or axis == 0 or x.shape[axis] > _SHORT_AXIS:
+        s = xp.asarray(x - x.max(axis=axis, keepdims=True))
+        finish(xp, s, axis)
+        return s
+    s = (x.T if x.ndim == 2 else xp.moveaxis(x, axis, 0)).copy()    # axis first
+    s -= s.max(axis=0)
+    finish(xp, s, 0)
+    return xp.ascontiguousarray(s.T if x.ndim == 2 else xp.moveaxis(s, 0, axis))
+
+
+def _finish_softmax(xp: Any, s: Any, axis: Any) -> None:
+    xp.exp(s, out=s)
+    s /= s.sum(axis=axis, keepdims=True)
+
+
+def _finish_log_softmax(xp: Any, s: Any, axis: Any) -> None:
+    s -= xp.log(xp.exp(s).sum(axis=axis, keepdims=True))
+
+
+def softmax_array(xp: Any, x: Any, axis: Any) -> Any:
+    """Softmax of the array ``x`` along ``axis`` (None: a 0-d array), as a new array."""
+    return _normalize(xp, x, axis, _finish_softmax)
+
+
+def log_softmax_array(xp: Any, x: Any, axis: Any) -> Any:
+    """Log-softmax of the array ``x`` along ``axis``, as a new array."""
+    return _normalize(xp, x, axis, _finish_log_softmax)
+
+
+def require_float(name: str, x: Tensor) -> None:
+    if not x.is_floating_point():
+        raise RuntimeError(f"{name}: expected a floating point input, got {x.dtype.name} "
+                           f"(pass dtype= to convert it first)")
+
+
 class _Normalize(Op):
     saves = ()
     saves_output = True
+    fn: Any = None          # staticmethod(softmax_array or log_softmax_array)
 
     def check(self, x: Tensor, *, dim: int) -> None:
-        if not x.is_floating_point():
-            raise RuntimeError(f"{self.name}: expected a floating point input, got "
-                               f"{x.dtype.name} (pass dtype= to convert it first)")
+        require_float(self.name, x)
 
     def forward(self, xp: Any, x: Any, *, dim: int) -> Any:
-        if x.size == 0:
-            return x.copy()
-        axis = dim if x.ndim else None
-        shifted = xp.asarray(x - x.max(axis=axis, keepdims=True))    # a fresh buffer
-        return self._finish(xp, shifted, axis)
-
-    def _finish(self, xp: Any, s: Any, axis: Any) -> Any:
-        raise NotImplementedError
+        return self.fn(xp, x, dim if x.ndim else None)
 
 
 class Softmax(_Normalize):
-    def _finish(self, xp: Any, s: Any, axis: Any) -> Any:
-        xp.exp(s, out=s)
-        s /= s.sum(axis=axis, keepdims=True)
-        return s
+    fn = staticmethod(softmax_array)
 
     def backward(self, ctx: Any, g: Tensor) -> Tensor:
         y = ctx.out
@@ -44,9 +79,7 @@ class Softmax(_Normalize):
 
 
 class LogSoftmax(_Normalize):
-    def _finish(self, xp: Any, s: Any, axis: Any) -> Any:
-        s -= xp.log(xp.exp(s).sum(axis=axis, keepdims=True))
-        return s
+    fn = staticmethod(log_softmax_array)
 
     def backward(self, ctx: Any, g: Tensor) -> Tensor:
         return g - ctx.out.exp() * g.sum(ctx.attrs["dim"], keepdim=True)

@@ -43,6 +43,15 @@ def test_linear(dtype, data):
               np.asarray(arrays(data.draw, bshape, dtype)))
 
 
+@pytest.mark.parametrize("needs", ["x", "w", "b", "xb", "wb"])
+@pytest.mark.parametrize("lead", [(3,), (), (2, 3)])
+def test_linear_gradient_subsets(needs, lead):
+    """The fused backward computes only the gradients asked for; each one still matches."""
+    xs = [_rand(lead + (4,)), _rand((2, 4), seed=1), _rand((2,), seed=2)]
+    nondiff = [i for i, k in enumerate("xwb") if k not in needs]
+    check(lambda m, x, w, b: m.nn.functional.linear(x, w, b), *xs, nondiff=nondiff)
+
+
 @pytest.mark.parametrize("s1,s2,bias", [((3, 2), (3, 4), True), ((2,), (3,), False),
                                         ((2, 1, 2), (2, 1, 3), True), ((0, 2), (0, 2), True)])
 def test_bilinear(s1, s2, bias):
@@ -196,11 +205,55 @@ def test_all_targets_ignored_gives_nan_mean():
           np.array([-100, -100]), gradcheck=False)
 
 
+@pytest.mark.parametrize("shapes", CLASS_SHAPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("ignore", [-100, 0])
+def test_fused_cross_entropy_matches_general_path(shapes, reduction, ignore):
+    """Without weight and label smoothing, cross_entropy is one fused op; its loss, its
+    gradient and its gradient's gradient equal the composed log_softmax + nll_loss path
+    (and a weight of ones, which takes the general path)."""
+    xs, ts = shapes
+    c = xs[1] if len(xs) > 1 else xs[0]
+    x, t = ember.tensor(_rand(xs), requires_grad=True), ember.from_numpy(_labels(ts, c, 1))
+    fused = F.cross_entropy(x, t, reduction=reduction, ignore_index=ignore)
+    assert fused.grad_fn.name() == "CrossEntropyBackward0"
+    cdim = 1 if x.ndim > 1 else 0
+    general = [F.nll_loss(F.log_softmax(x, cdim), t, reduction=reduction, ignore_index=ignore),
+               F.cross_entropy(x, t, weight=ember.ones(c, dtype=x.dtype),
+                               reduction=reduction, ignore_index=ignore)]
+    up = ember.from_numpy(_rand(tuple(fused.shape), seed=3))
+    gf, = ember.autograd.grad(fused, x, up, create_graph=True)
+    ggf, = ember.autograd.grad((gf * gf).sum(), x)
+    for other in general:
+        np.testing.assert_allclose(fused.detach().numpy(), other.detach().numpy(), rtol=1e-12,
+                                   atol=1e-15)
+        go, = ember.autograd.grad(other, x, up, create_graph=True)
+        np.testing.assert_allclose(gf.detach().numpy(), go.detach().numpy(), atol=1e-15)
+        ggo, = ember.autograd.grad((go * go).sum(), x)
+        np.testing.assert_allclose(ggf.numpy(), ggo.numpy(), atol=1e-14)
+
+
+def test_fused_cross_entropy_third_order_and_upstream_grad():
+    x, t = _rand((3, 4)), np.array([1, -100, 3])
+
+    def third(m, x, t):
+        loss = m.nn.functional.cross_entropy(x, t, reduction="none")
+        g, = m.autograd.grad((loss * loss).sum(), x, create_graph=True)
+        h, = m.autograd.grad((g ** 3).sum(), x, create_graph=True)
+        return h
+    check(third, x, t, gradcheck=False)
+
+
 @pytest.mark.parametrize("fn,err,match", [
     (lambda: F.nll_loss(ember.ones(3, 4), ember.tensor([0, 1, 5])), IndexError,
      "nll_loss.*Target 5 is out of bounds.*3"),
     (lambda: F.cross_entropy(ember.ones(3, 4), ember.tensor([0, -1, 1])), IndexError,
      "cross_entropy.*Target -1 is out of bounds"),
+    (lambda: F.cross_entropy(ember.ones(3, 4), ember.tensor([0, 4, 1]),
+                             weight=ember.ones(4)), IndexError,
+     "cross_entropy.*Target 4 is out of bounds"),
+    (lambda: F.cross_entropy(ember.ones(3, 4).long(), ember.tensor([0, 1, 1])), RuntimeError,
+     "cross_entropy.*floating point.*int64"),
     (lambda: F.nll_loss(ember.ones(3, 4), ember.tensor([0, 1])), ValueError,
      r"nll_loss.*input batch_size \(3\) to match target batch_size \(2\)"),
     (lambda: F.nll_loss(ember.ones(2, 3, 4), ember.ones(2, 3).long()), RuntimeError,

@@ -44,6 +44,31 @@ def test_matmul_nd_by_matrix_and_integers(data):
     check(lambda m, x, y: x @ y, ai, bi)
 
 
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_gemm_transposes_and_its_gradients(trans_a, trans_b):
+    """``gemm``, the op the matmul and linear backwards use, against the composed
+    ``a.mT @ b`` forms, to third order (its gradients are gemm calls again)."""
+    from ember.ops.linalg import gemm
+    m, k, n = 2, 3, 4
+    a = _rand((k, m) if trans_a else (m, k))
+    b = _rand((n, k) if trans_b else (k, n), seed=1)
+
+    def composed(x, y):
+        return (x.mT if trans_a else x) @ (y.mT if trans_b else y)
+    ea, eb = (ember.tensor(v, requires_grad=True) for v in (a, b))
+    got = gemm(ea, eb, trans_a=trans_a, trans_b=trans_b)
+    np.testing.assert_allclose(got.detach().numpy(), composed(ea, eb).detach().numpy())
+    fn = lambda x, y: gemm(x, y, trans_a=trans_a, trans_b=trans_b)   # noqa: E731
+    assert ember.autograd.gradcheck(fn, [ea, eb])
+    assert ember.autograd.gradgradcheck(fn, [ea, eb])
+
+    def second(m, x, y):      # matmul's backward is gemm: differentiate through it twice
+        g, = m.autograd.grad(composed(x, y).sin().sum(), x, create_graph=True)
+        return m.autograd.grad((g * g).sum(), (x, y), create_graph=True)
+    check(second, a, b, gradcheck=False)
+
+
 @pytest.mark.parametrize("name,shapes", [
     ("mm", [(2, 3), (3, 4)]), ("mm", [(0, 3), (3, 2)]), ("bmm", [(2, 3, 4), (2, 4, 1)]),
     ("mv", [(3, 2), (2,)]), ("dot", [(3,), (3,)]), ("vdot", [(4,), (4,)]),

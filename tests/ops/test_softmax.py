@@ -66,3 +66,32 @@ def test_dim_out_of_range():
         ember.softmax(ember.ones(2, 3), 2)
     with pytest.raises(IndexError, match="log_softmax.*range"):
         ember.ones(2).log_softmax(-2)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape,dim", [((3, 70), 1), ((2, 70, 2), 1), ((2, 3, 2), 1),
+                                       ((2, 3, 2), -1), ((70, 2), 0), ((2, 65), -1)])
+def test_short_and_long_axes_give_contiguous_results(name, shape, dim):
+    """Short reduced axes are computed moved first (a faster layout for NumPy); both
+    layouts must agree with torch and return contiguous tensors, as torch does."""
+    x = np.random.default_rng(2).uniform(-5, 5, shape)
+    check(lambda m, a: getattr(m, name)(a, dim), x, gradcheck=False)
+    check(lambda m, a: getattr(m, name)(a, dim), x.astype(np.float32))
+    assert getattr(ember, name)(ember.from_numpy(x), dim).is_contiguous()
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_dim_is_required_outside_functional(name):
+    x = ember.ones(2, 3)
+    for fn in (lambda: getattr(ember, name)(x), lambda: getattr(x, name)()):
+        with pytest.raises(TypeError):
+            fn()
+    with pytest.raises(TypeError):
+        getattr(torch, name)(torch.ones(2, 3))
+
+
+def test_functional_names_are_the_implicit_dim_versions():
+    from ember.nn.functional import _activation
+    for name in ("softmax", "log_softmax", "softmin"):
+        assert getattr(F, name) is getattr(_activation, name)
+    assert F.softmax is not ember.softmax

@@ -1,10 +1,7 @@
 """Loss functions with PyTorch's signatures, reductions and edge-case semantics, composed
-from ops (``log_softmax``, indexing, ``where``...). Binary cross-entropy on probabilities
-is the one fused op: its clamped logs need PyTorch's closed-form gradient to stay finite
-at 0 and 1.
-
-Also here: ``softmax``/``log_softmax``/``softmin`` with ``nn.functional``'s signature,
-which guesses a missing ``dim`` the (deprecated) way PyTorch does.
+from ops (``log_softmax``, indexing, ``where``...). Two use fused ops from
+``ember.ops.losses``: binary cross-entropy on probabilities, and cross-entropy of class
+indices in its common form (no class weights, no label smoothing).
 """
 from __future__ import annotations
 
@@ -16,51 +13,15 @@ import numpy as np
 
 import ember
 from ember.nn.functional._distance import pairwise_distance
+from ember.ops import losses as _ops
 from ember.ops.activations import logsigmoid
-from ember.ops.registry import Op, register
-from ember.ops.softmax import log_softmax as _log_softmax, softmax as _softmax
+from ember.ops.softmax import log_softmax as _log_softmax
 from ember.tensor import Tensor
 
-__all__ = ["softmax", "log_softmax", "softmin", "cross_entropy", "nll_loss", "mse_loss",
-           "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
-           "binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss",
-           "margin_ranking_loss", "triplet_margin_loss", "soft_margin_loss",
-           "hinge_embedding_loss", "poisson_nll_loss"]
-
-
-# -- softmax with nn.functional's signature -----------------------------------------------
-
-def _implicit_dim(name: str, ndim: int, stacklevel: int) -> int:
-    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
-                  f"to include dim=X as an argument.", UserWarning, stacklevel=stacklevel)
-    return 0 if ndim in (0, 1, 3) else 1
-
-
-def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
-            dtype: Any = None) -> Tensor:
-    """Softmax along ``dim``; without ``dim``, warns and picks it as PyTorch does
-    (0 for 0-, 1- and 3-d inputs, else 1)."""
-    if dim is None:
-        dim = _implicit_dim("softmax", input.ndim, _stacklevel)
-    return _softmax(input, dim, dtype)
-
-
-def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
-                dtype: Any = None) -> Tensor:
-    """Log-softmax along ``dim`` (a missing ``dim`` is guessed as in :func:`softmax`)."""
-    if dim is None:
-        dim = _implicit_dim("log_softmax", input.ndim, _stacklevel)
-    return _log_softmax(input, dim, dtype)
-
-
-def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
-            dtype: Any = None) -> Tensor:
-    """``softmax(-input)`` along ``dim``."""
-    if dim is None:
-        dim = _implicit_dim("softmin", input.ndim, _stacklevel)
-    if dtype is not None:
-        input = input.to(dtype)
-    return _softmax(-input, dim)
+__all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+           "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss",
+           "soft_margin_loss", "hinge_embedding_loss", "poisson_nll_loss"]
 
 
 # -- reductions --------------------------------------------------------------------------
@@ -194,15 +155,16 @@ def _class_target(name: str, input: Tensor, target: Tensor) -> Tensor:
 
 
 def _class_weights(name: str, weight: Any, c: int, input: Tensor) -> Any:
+    """``weight`` as a ``(c,)`` tensor (None stays None), checked against the classes."""
     if weight is None:
         return None
-    if weight.numel() != c:
-        raise RuntimeError(f"{name}: weight tensor should be defined either for all {c} "
-                           f"classes or no classes but got weight tensor of shape: "
-                           f"{list(weight.shape)}")
-    if weight.dtype != input.dtype:
-        raise RuntimeError(f"{name}: expected weight dtype {input.dtype.name} (the input's), "
-                           f"got {weight.dtype.name}")
+    problem = (f"weight tensor should be defined either for all {c} classes or no classes "
+               f"but got weight tensor of shape: {list(weight.shape)}"
+               if weight.numel() != c else
+               f"expected weight dtype {input.dtype.name} (the input's), got "
+               f"{weight.dtype.name}" if weight.dtype != input.dtype else None)
+    if problem:
+        raise RuntimeError(f"{name}: {problem}")
     return weight.reshape(c)
 
 
@@ -211,17 +173,13 @@ def _nll(name: str, logp: Tensor, target: Tensor, weight: Any, ignore_index: int
     """Negative log-likelihood at the target classes; returns ``(loss, valid, w)`` where
     ``w`` is each position's class weight (0 where ignored), the mean's denominator."""
     target = _class_target(name, logp, target)
-    c = logp.shape[1] if logp.ndim > 1 else logp.shape[0]
+    cdim = _ops.class_dim(logp)
+    c = logp.shape[cdim]
     weight = _class_weights(name, weight, c, logp)
+    _ops.check_class_targets(name, target, c, ignore_index)
     valid = target != ignore_index
     safe = ember.where(valid, target, 0)
-    bad = (safe < 0) | (safe >= c)
-    if bad.sum().item():
-        v = safe[bad].reshape(-1)[0].item()
-        raise IndexError(f"{name}: Target {v} is out of bounds (expected a class index in "
-                         f"[0, {c - 1}] or ignore_index={ignore_index}).")
     w = valid.to(logp.dtype) if weight is None else ember.where(valid, weight[safe], 0.0)
-    cdim = 1 if logp.ndim > 1 else 0
     loss = -logp.gather(cdim, safe.unsqueeze(cdim)).squeeze(cdim) * w
     if reduction == "mean":
         return _weighted_mean(loss, w), valid, w
@@ -263,12 +221,16 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                            f"{label_smoothing}")
     if input.ndim < 1:
         raise ValueError(f"cross_entropy: Expected 1 or more dimensions (got {input.ndim})")
-    cdim = 1 if input.ndim > 1 else 0
+    soft = tuple(target.shape) == tuple(input.shape)
+    if not soft and weight is None and not label_smoothing:     # the common case: fused
+        return _ops.cross_entropy(input, _class_target("cross_entropy", input, target),
+                                  ignore_index=ignore_index, reduction=reduction)
+    cdim = _ops.class_dim(input)
     c = input.shape[cdim]
     logp = _log_softmax(input, cdim)
     wshape = [1] * input.ndim
     wshape[cdim] = c
-    if tuple(target.shape) == tuple(input.shape):
+    if soft:
         return _soft_cross_entropy(logp, target, weight, reduction, label_smoothing, cdim,
                                    wshape)
     nll, valid, w = _nll("cross_entropy", logp, target, weight, ignore_index, reduction)
@@ -305,45 +267,6 @@ def _soft_cross_entropy(logp: Tensor, target: Tensor, weight: Any, reduction: st
     return total if reduction == "sum" else total / (logp.numel() // c if c else 0)
 
 
-class BinaryCrossEntropy(Op):
-    """Elementwise ``-(t log x + (1 - t) log(1 - x))`` with each log clamped at -100; the
-    input gradient is PyTorch's ``(x - t) / max(x (1 - x), 1e-12)``, finite at 0 and 1."""
-
-    EPS = 1e-12
-
-    def check(self, x: Tensor, t: Tensor) -> None:
-        if x.dtype != t.dtype:
-            raise RuntimeError(f"binary_cross_entropy: Found dtype {t.dtype.name} for the "
-                               f"target but expected {x.dtype.name} (the input's)")
-
-    def forward(self, xp: Any, x: Any, t: Any) -> Any:
-        for what, a in (("input", x), ("target", t)):
-            if a.size and ((a < 0) | (a > 1)).any():
-                raise RuntimeError(f"binary_cross_entropy: all elements of {what} should be "
-                                   f"between 0 and 1")
-        lx = _clamped_log(xp, xp.log, x, x > 0)
-        l1x = _clamped_log(xp, xp.log1p, -x, x < 1)
-        return -(t * lx + (1 - t) * l1x)
-
-    def backward(self, ctx: Any, g: Tensor) -> tuple:
-        x, t = ctx.inputs
-        gx = gt = None
-        if ctx.edges[0]:
-            p = x * (1 - x)
-            gx = g * (x - t) / ember.where(p > self.EPS, p, self.EPS)
-        if ctx.edges[1]:
-            gt = g * ((1 - x).log() - x.log())      # -logit(x), unclamped as in PyTorch
-        return gx, gt
-
-
-def _clamped_log(xp: Any, log: Any, v: Any, ok: Any) -> Any:
-    """``max(log(v), -100)``, and -100 where not ``ok`` (log of 0), without warnings."""
-    return xp.where(ok, xp.maximum(log(xp.where(ok, v, 1)), -100), -100)
-
-
-_bce = register(BinaryCrossEntropy())
-
-
 def _weighted(loss: Tensor, weight: Any, reduction: str) -> Tensor:
     """Multiply by a weight that broadcasts to ``loss`` (never beyond it), then reduce."""
     if weight is not None:
@@ -365,7 +288,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         raise ValueError(f"binary_cross_entropy: Using a target size ({tuple(target.shape)}) "
                          f"that is different to the input size ({tuple(input.shape)}) is "
                          f"deprecated. Please ensure they have the same size.")
-    return _weighted(_bce(input, target), weight, reduction)
+    return _weighted(_ops.binary_cross_entropy(input, target), weight, reduction)
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
