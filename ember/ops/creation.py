@@ -13,6 +13,7 @@ from ember import random as _random
 from ember.backend import Device, device as _device, module_for, transfer
 from ember.backend.dtypes import (DType, bool_, from_numpy_dtype, get_default_dtype, int64,
                                   promote_types, to_dtype)
+from ember.ops.inplace import inplace_method
 from ember.ops.registry import Op, register, tensor_method
 from ember.tensor import Size, Tensor, _make
 
@@ -137,6 +138,15 @@ def from_dlpack(ext: Any) -> Tensor:
     return _make(arr)
 
 
+def _sizes(sizes: tuple, size: Any) -> tuple:
+    """The shape from ``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))``."""
+    if size is None:
+        return sizes
+    if sizes:
+        raise TypeError("got the shape both positionally and as size=")
+    return (size,)
+
+
 def _size(size: Sequence, where: str) -> tuple:
     if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
         size = tuple(size[0])
@@ -168,22 +178,22 @@ def _filled(kind: str, size: Sequence, dtype: Any, device: Any, requires_grad: b
     return _finish(arr, None, None, requires_grad)
 
 
-def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-          out: Any = None) -> Tensor:
+def zeros(*sizes: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+          out: Any = None, size: Any = None) -> Tensor:
     """A tensor of zeros: ``ember.zeros(2, 3)`` or ``ember.zeros((2, 3))``."""
-    return _filled("zeros", size, dtype, device, requires_grad)
+    return _filled("zeros", _sizes(sizes, size), dtype, device, requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-         out: Any = None) -> Tensor:
+def ones(*sizes: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+         out: Any = None, size: Any = None) -> Tensor:
     """A tensor of ones."""
-    return _filled("ones", size, dtype, device, requires_grad)
+    return _filled("ones", _sizes(sizes, size), dtype, device, requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-          memory_format: Any = None) -> Tensor:
+def empty(*sizes: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+          memory_format: Any = None, size: Any = None) -> Tensor:
     """An uninitialized tensor."""
-    return _filled("empty", size, dtype, device, requires_grad)
+    return _filled("empty", _sizes(sizes, size), dtype, device, requires_grad)
 
 
 def full(size: Sequence, fill_value: Any, dtype: Any = None, device: Any = None,
@@ -348,16 +358,18 @@ def _random_float(draw: Any, size: Sequence, dtype: Any, requires_grad: bool,
     return _finish(arr, None, None, requires_grad)
 
 
-def rand(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
-         requires_grad: bool = False) -> Tensor:
+def rand(*sizes: Any, generator: Any = None, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False, size: Any = None) -> Tensor:
     """Uniform samples on [0, 1)."""
-    return _random_float(_random.get(generator).random, size, dtype, requires_grad, "rand")
+    return _random_float(_random.get(generator).random, _sizes(sizes, size), dtype,
+                         requires_grad, "rand")
 
 
-def randn(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
-          requires_grad: bool = False) -> Tensor:
+def randn(*sizes: Any, generator: Any = None, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False, size: Any = None) -> Tensor:
     """Standard normal samples."""
-    return _random_float(_random.get(generator).standard_normal, size, dtype, requires_grad,
+    return _random_float(_random.get(generator).standard_normal, _sizes(sizes, size), dtype,
+                         requires_grad,
                          "randn")
 
 
@@ -513,3 +525,24 @@ def new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None
                requires_grad: bool = False, **kw: Any) -> Tensor:
     """A copy of ``data`` with this tensor's dtype and device (unless given)."""
     return _new(self, tensor, data, dtype, device, requires_grad)
+
+
+def _uniform_like(input: Tensor, a: float = 0.0, b: float = 1.0, *,
+                  generator: Any = None) -> Tensor:
+    """Samples from U[a, b) shaped and typed like ``input``."""
+    rng = _random.get(generator)
+    return _make(rng.uniform(a, b, tuple(input.shape)).astype(input._data.dtype))
+
+
+def _normal_like(input: Tensor, mean: float = 0.0, std: float = 1.0, *,
+                 generator: Any = None) -> Tensor:
+    """Samples from N(mean, std^2) shaped and typed like ``input``."""
+    if std < 0:
+        raise RuntimeError(f"normal_ expects std >= 0.0, but found std {std}")
+    rng = _random.get(generator)
+    return _make((mean + std * rng.standard_normal(tuple(input.shape))).astype(
+        input._data.dtype))
+
+
+inplace_method(_uniform_like, "uniform_")
+inplace_method(_normal_like, "normal_")

@@ -17,7 +17,7 @@ __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_d
            "floor_divide", "remainder", "fmod", "neg", "negative", "pow", "float_power",
            "eq", "ne", "lt", "le", "gt", "ge", "greater", "less", "greater_equal",
            "less_equal", "not_equal", "equal", "bitwise_and", "bitwise_or", "bitwise_xor",
-           "bitwise_not", "logical_and", "logical_or", "logical_xor", "logical_not",
+           "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "logical_and", "logical_or", "logical_xor", "logical_not",
            "where", "cast", "rsub", "positive"]
 
 
@@ -110,13 +110,13 @@ class DivRounded(Op):
 
     def check(self, x: Any, y: Any, *, rounding_mode: str) -> None:
         if rounding_mode not in ("trunc", "floor"):
-            raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or "
+            raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or "
                              f"'floor' but found '{rounding_mode}'")
 
     def forward(self, xp: Any, x: Any, y: Any, *, rounding_mode: str) -> Any:
         if x.dtype.kind in "iu":
             if (y == 0).any():
-                raise ZeroDivisionError("div: integer division by zero")
+                raise RuntimeError("div: ZeroDivisionError: integer division by zero")
             if rounding_mode == "floor":
                 return x // y
             q = xp.abs(x) // xp.abs(y)
@@ -135,7 +135,7 @@ class Remainder(Op):
 
     def forward(self, xp: Any, x: Any, y: Any) -> Any:
         if x.dtype.kind in "iu" and (y == 0).any():
-            raise ZeroDivisionError("remainder: integer division by zero")
+            raise RuntimeError("remainder: ZeroDivisionError: integer division by zero")
         return xp.remainder(x, y)
 
     def backward(self, ctx: Any, g: Tensor) -> tuple:
@@ -151,7 +151,7 @@ class Fmod(Op):
 
     def forward(self, xp: Any, x: Any, y: Any) -> Any:
         if x.dtype.kind in "iu" and (y == 0).any():
-            raise ZeroDivisionError("fmod: integer division by zero")
+            raise RuntimeError("fmod: ZeroDivisionError: integer division by zero")
         return xp.fmod(x, y)
 
     def backward(self, ctx: Any, g: Tensor) -> tuple:
@@ -252,7 +252,7 @@ class Where(Op):
 
     def check(self, cond: Any, x: Any, y: Any) -> None:
         if not isinstance(cond, Tensor) or cond._data.dtype.kind != "b":
-            raise TypeError(f"where: expected condition to be a bool tensor, got "
+            raise RuntimeError(f"where: expected condition to be a bool tensor, got "
                             f"{cond.dtype if isinstance(cond, Tensor) else type(cond).__name__}")
 
     def forward(self, xp: Any, cond: Any, x: Any, y: Any) -> Any:
@@ -291,6 +291,8 @@ bitwise_and = _bitwise("bitwise_and", "bitwise_and")
 bitwise_or = _bitwise("bitwise_or", "bitwise_or")
 bitwise_xor = _bitwise("bitwise_xor", "bitwise_xor")
 bitwise_not = _bitwise("bitwise_not", "invert")
+bitwise_left_shift = _bitwise("bitwise_left_shift", "left_shift")
+bitwise_right_shift = _bitwise("bitwise_right_shift", "right_shift")
 logical_and = _logical("logical_and")
 logical_or = _logical("logical_or")
 logical_xor = _logical("logical_xor")
@@ -352,7 +354,8 @@ def _log(x: Tensor) -> Tensor:
 # -- tensor methods and Python operators ---------------------------------------------------
 for _name in ("add", "sub", "mul", "div", "remainder", "fmod", "neg", "pow", "eq", "ne", "lt",
               "le", "gt", "ge", "greater", "less", "greater_equal", "less_equal", "not_equal",
-              "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "logical_and",
+              "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
+              "bitwise_right_shift", "logical_and",
               "logical_or", "logical_xor", "logical_not", "floor_divide", "subtract",
               "multiply", "divide", "true_divide", "negative", "float_power", "equal",
               "positive", "where"):
@@ -400,6 +403,10 @@ Tensor.__ror__ = _rev(bitwise_or)
 Tensor.__xor__ = lambda self, o: bitwise_xor(self, o)
 Tensor.__rxor__ = _rev(bitwise_xor)
 Tensor.__invert__ = lambda self: bitwise_not(self)
+Tensor.__lshift__ = lambda self, o: bitwise_left_shift(self, o)
+Tensor.__rlshift__ = _rev(bitwise_left_shift)
+Tensor.__rshift__ = lambda self, o: bitwise_right_shift(self, o)
+Tensor.__rrshift__ = _rev(bitwise_right_shift)
 
 
 # -- in-place variants ----------------------------------------------------------------------

@@ -264,11 +264,11 @@ def meshgrid(*tensors: Tensor, indexing: str = "ij") -> tuple:
     if len(tensors) == 1 and not isinstance(tensors[0], Tensor):
         tensors = tuple(tensors[0])
     if indexing not in ("ij", "xy"):
-        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
+        raise RuntimeError(f"meshgrid: indexing must be one of \"xy\" or \"ij\", but "
                            f"received: {indexing}")
     for t in tensors:
         if t.ndim > 1:
-            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list "
+            raise RuntimeError(f"meshgrid: Expected 0D or 1D tensor in the tensor list "
                                f"but got: {t.ndim}D")
     ts = [atleast_1d(t) for t in tensors]
     swap = indexing == "xy" and len(ts) >= 2

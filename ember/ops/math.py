@@ -332,7 +332,7 @@ class Clamp(_Pointwise):
 
     def check(self, x: Any, lo: Any, hi: Any) -> None:
         if lo is None and hi is None:
-            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+            raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
         if lo is not None and hi is not None and isinstance(lo, Tensor) != isinstance(hi,
                                                                                       Tensor):
             raise TypeError(f"clamp: min and max must both be tensors or both be numbers, "

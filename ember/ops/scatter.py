@@ -327,12 +327,12 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     dims (negative indices count from the end); with ``dim=None`` both are flattened and
     indices must be in ``[0, numel)``, as in PyTorch."""
     if not isinstance(indices, Tensor) or indices._data.dtype != np.int64:
-        raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
+        raise RuntimeError(f"take_along_dim(): dtype of indices should be Long but got "
                            f"{getattr(indices, 'dtype', type(indices).__name__)}")
     if dim is None:
         return gather(reshape(input, -1), 0, reshape(indices, -1))
     if input.ndim != indices.ndim:
-        raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
+        raise RuntimeError(f"take_along_dim(): input and indices should have the same "
                            f"number of dimensions, but got {input.ndim} dimensions for "
                            f"input, and {indices.ndim} dimensions for indices")
     d = norm_dim(dim, input.ndim, "take_along_dim")
