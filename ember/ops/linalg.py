@@ -524,6 +524,13 @@ class Linear(Op):
     saves = None    # backward reads every input (some only for shapes)
 
     def check(self, x: Tensor, w: Tensor, b: Any = None) -> None:
+        if isinstance(x, Tensor) and isinstance(w, Tensor):     # fast path: the usual case
+            xd, wd = x._data, w._data
+            if wd.ndim == 2 and xd.ndim >= 1 and xd.shape[-1] == wd.shape[1] and \
+                    xd.dtype == wd.dtype and xd.dtype.kind != "b" and \
+                    (b is None or (isinstance(b, Tensor) and b._data.shape == wd.shape[:1]
+                                   and b._data.dtype == xd.dtype)):
+                return
         _same_dtype("linear", *(t for t in (x, w, b) if t is not None))
         if x.ndim == 0 or w.ndim == 0 or w.ndim > 2:
             raise RuntimeError(f"linear: expected input with at least 1 dim and a 1-D or 2-D "
