@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import strategies as st
 import hypothesis.extra.numpy as hnp
@@ -179,3 +180,45 @@ def noncontiguous(a: np.ndarray) -> np.ndarray:
 
 
 FLOAT_DTYPES = (np.float32, np.float64)
+
+
+def draw_array(data: Any, dtype: Any = np.float64, **shape_kw: Any) -> tuple:
+    """Draw a shape (``shapes(**shape_kw)``) and a random array of it: ``(shape, array)``."""
+    shape = data.draw(shapes(**shape_kw))
+    return shape, arrays(data.draw, shape, dtype)
+
+
+def draw_dim(data: Any, ndim: int) -> int:
+    """A valid dim (negative allowed) for an ``ndim``-d tensor (0-d accepts -1 and 0)."""
+    m = max(ndim, 1)
+    return data.draw(st.integers(-m, m - 1))
+
+
+def draw_shape_dim(data: Any, **shape_kw: Any) -> tuple:
+    """Draw a shape (``shapes(**shape_kw)``) and a valid dim of it: ``(shape, dim)``."""
+    shape = data.draw(shapes(**shape_kw))
+    return shape, draw_dim(data, len(shape))
+
+
+def with_size(shape: tuple, dim: int, size: int) -> tuple:
+    """``shape`` with its ``dim`` entry replaced by ``size``."""
+    s = list(shape)
+    s[dim] = size
+    return tuple(s)
+
+
+def distinct(draw: Any, shape: tuple, dtype: Any) -> np.ndarray:
+    """Values without ties (a shuffled range, scaled), so that max/sort indices and
+    gradients are determined."""
+    n = int(np.prod(shape))
+    perm = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1))).permutation(n)
+    return ((perm - n / 2) * 0.37).reshape(shape).astype(dtype)
+
+
+def check_error(fn: Callable, exc: type, msg: str) -> None:
+    """``fn(m)`` raises ``exc`` under torch, and under Ember with a message matching
+    ``msg``."""
+    with pytest.raises(exc):
+        fn(torch)
+    with pytest.raises(exc, match=msg):
+        fn(ember)

@@ -16,15 +16,6 @@ def _name(d):
     return str(d).replace("torch.", "").replace("ember.", "")
 
 
-@pytest.fixture
-def default_float64():
-    ember.set_default_dtype(ember.float64)
-    torch.set_default_dtype(torch.float64)
-    yield
-    ember.set_default_dtype(ember.float32)
-    torch.set_default_dtype(torch.float32)
-
-
 def test_dtype_objects():
     assert ember.float32 == ember.float and ember.float64 == ember.double
     assert ember.int64 == ember.long and ember.int32 == ember.int and ember.float16 == ember.half

@@ -67,15 +67,6 @@ def test_repr_with_default_dtype_float64(default_float64):
         _same_repr(ember.tensor(data), torch.tensor(data))
 
 
-@pytest.fixture
-def default_float64():
-    ember.set_default_dtype(ember.float64)
-    torch.set_default_dtype(torch.float64)
-    yield
-    ember.set_default_dtype(ember.float32)
-    torch.set_default_dtype(torch.float32)
-
-
 def test_str_and_format():
     x = ember.tensor(2.5)
     assert str(x) == repr(x)

@@ -25,6 +25,14 @@ def make_cube(m, wrong=False):
     return Cube
 
 
+class SaveAndSquare(ember.autograd.Function):
+    """x * x with x saved for backward; subclasses write the backward under test."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+
 def test_forward_backward_and_second_order_vs_torch():
     a = np.array([0.5, -1.5, 2.0])
     res = []
@@ -56,12 +64,7 @@ def test_gradcheck_catches_wrong_backward():
 
 
 def test_gradgradcheck_catches_wrong_double_backward():
-    class BadSecond(ember.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
-
+    class BadSecond(SaveAndSquare):
         @staticmethod
         def backward(ctx, g):
             (x,) = ctx.saved_tensors
@@ -208,12 +211,7 @@ def test_wrong_number_of_grads_and_shape_errors():
 def test_once_differentiable():
     from ember.autograd.function import once_differentiable
 
-    class Sq(ember.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
-
+    class Sq(SaveAndSquare):
         @staticmethod
         @once_differentiable
         def backward(ctx, g):

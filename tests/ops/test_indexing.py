@@ -4,7 +4,7 @@ import torch
 from hypothesis import given, strategies as st
 
 import ember
-from conformance import arrays, check, noncontiguous, shapes
+from conformance import arrays, check, check_error, noncontiguous, shapes
 
 X = np.random.default_rng(0).standard_normal((3, 4, 2))
 X3 = np.random.default_rng(1).standard_normal((3, 4, 3))
@@ -233,7 +233,4 @@ ERRORS = [
 
 @pytest.mark.parametrize("fn,exc,msg", ERRORS)
 def test_errors_match_torch(fn, exc, msg):
-    with pytest.raises(exc):
-        fn(torch)
-    with pytest.raises(exc, match=msg):
-        fn(ember)
+    check_error(fn, exc, msg)

@@ -17,13 +17,17 @@ def _params(draw, n, dtype):
     return w, b
 
 
+def _trailing_case(data, dtype):
+    """An input array of 1 to 3 dims and a ``normalized_shape``: its last 1 to all dims."""
+    shape = data.draw(shapes(min_dims=1, max_dims=3, min_side=1, max_side=3))
+    k = data.draw(st.integers(1, len(shape)))
+    return arrays(data.draw, shape, dtype), shape[len(shape) - k:]
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(data=st.data())
 def test_layer_norm(dtype, data):
-    shape = data.draw(shapes(min_dims=1, max_dims=3, min_side=1, max_side=3))
-    k = data.draw(st.integers(1, len(shape)))
-    norm = shape[len(shape) - k:]
-    x = arrays(data.draw, shape, dtype)
+    x, norm = _trailing_case(data, dtype)
     w = arrays(data.draw, norm, dtype, 0.5, 2.0) if data.draw(st.booleans()) else None
     b = arrays(data.draw, norm, dtype) if data.draw(st.booleans()) else None
     check(lambda m, x, w, b: m.nn.functional.layer_norm(x, norm, w, b, eps=1e-3), x, w, b,
@@ -150,10 +154,7 @@ def test_instance_norm_running_stats_follow_torch():
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(data=st.data())
 def test_rms_norm(dtype, data):
-    shape = data.draw(shapes(min_dims=1, max_dims=3, min_side=1, max_side=3))
-    k = data.draw(st.integers(1, len(shape)))
-    norm = shape[len(shape) - k:]
-    x = arrays(data.draw, shape, dtype)
+    x, norm = _trailing_case(data, dtype)
     w = arrays(data.draw, norm, dtype) if data.draw(st.booleans()) else None
     eps = data.draw(st.sampled_from([None, 1e-3]))
     check(lambda m, x, w: m.nn.functional.rms_norm(x, norm, w, eps=eps), x, w)

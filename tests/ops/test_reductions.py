@@ -4,7 +4,7 @@ import torch
 from hypothesis import given, strategies as st
 
 import ember
-from conformance import FLOAT_DTYPES, arrays, check, noncontiguous, shapes
+from conformance import FLOAT_DTYPES, arrays, check, distinct, noncontiguous, shapes
 
 INF = float("inf")
 
@@ -24,11 +24,9 @@ def shape_dim(draw, tuples=True, nonempty=False, max_dims=3):
     return shape, tuple(d - len(shape) if draw(st.booleans()) else d for d in dims)
 
 
-def distinct(draw, shape, dtype):
-    """Values without ties (a shuffled range, scaled), so max/sort gradients are defined."""
-    n = int(np.prod(shape))
-    perm = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1))).permutation(n)
-    return ((perm - n / 2) * 0.37).reshape(shape).astype(dtype)
+def shape_dim_keepdim(**kw):
+    """``shape_dim(**kw)``'s shape and dim, and a random ``keepdim`` flag."""
+    return st.tuples(shape_dim(**kw), st.booleans()).map(lambda r: (*r[0], r[1]))
 
 
 def signed(draw, shape, dtype):
@@ -69,8 +67,7 @@ DIMMED = {
 @given(data=st.data())
 def test_dimmed_reductions(name, dtype, data):
     positive = name in ("norm_p0.5", "norm_p-1")      # smooth away from 0; empty raises
-    shape, dim = data.draw(shape_dim(nonempty=positive))
-    keepdim = data.draw(st.booleans())
+    shape, dim, keepdim = data.draw(shape_dim_keepdim(nonempty=positive))
     x = arrays(data.draw, shape, dtype, 0.5 if positive else -3.0, 3.0)
     if name.startswith("nan") and x.size and dtype == np.float32:
         x.flat[data.draw(st.integers(0, x.size - 1))] = np.nan
@@ -83,8 +80,7 @@ def test_dimmed_reductions(name, dtype, data):
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @given(data=st.data())
 def test_amax_amin_aminmax(dtype, data):
-    shape, dim = data.draw(shape_dim(nonempty=True))
-    keepdim = data.draw(st.booleans())
+    shape, dim, keepdim = data.draw(shape_dim_keepdim(nonempty=True))
     x = distinct(data.draw, shape, dtype)
     kw = _kw(dim, keepdim)
     check(lambda m, a: (a.amax(**kw), m.amin(a, **kw)), x)
@@ -104,8 +100,7 @@ def test_amax_and_max_split_ties_evenly():
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @given(data=st.data())
 def test_max_min(op, dtype, data):
-    shape, dim = data.draw(shape_dim(tuples=False, nonempty=True))
-    keepdim = data.draw(st.booleans())
+    shape, dim, keepdim = data.draw(shape_dim_keepdim(tuples=False, nonempty=True))
     x = distinct(data.draw, shape, dtype)
     if dim is None:
         check(lambda m, a: getattr(m, op)(a), x)
@@ -118,8 +113,7 @@ def test_max_min(op, dtype, data):
 @pytest.mark.parametrize("op", ["argmax", "argmin"])
 @given(data=st.data())
 def test_argmax_argmin(op, data):
-    shape, dim = data.draw(shape_dim(tuples=False, nonempty=True))
-    keepdim = data.draw(st.booleans())
+    shape, dim, keepdim = data.draw(shape_dim_keepdim(tuples=False, nonempty=True))
     x = arrays(data.draw, shape, np.int32, -2, 2)             # ties: first index wins
     check(lambda m, a: getattr(m, op)(a, dim, keepdim), x)
     check(lambda m, a: getattr(a, op)(dim), x.astype(np.float32))
@@ -135,8 +129,7 @@ def test_max_with_tensor_is_maximum():
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @given(data=st.data())
 def test_prod(dtype, data):
-    shape, dim = data.draw(shape_dim(tuples=False))
-    keepdim = data.draw(st.booleans())
+    shape, dim, keepdim = data.draw(shape_dim_keepdim(tuples=False))
     x = signed(data.draw, shape, dtype)
     check(lambda m, a: m.prod(a) if dim is None else a.prod(dim, keepdim), x)
 
@@ -193,8 +186,7 @@ def test_norm_subgradient_at_zero_and_frobenius():
 
 @given(data=st.data())
 def test_all_any_count_nonzero(data):
-    shape, dim = data.draw(shape_dim())
-    keepdim = data.draw(st.booleans())
+    shape, dim, keepdim = data.draw(shape_dim_keepdim())
     for dtype in (np.bool_, np.uint8, np.float32, np.int64):
         x = arrays(data.draw, shape, dtype, 0, 1)
         check(lambda m, a: (m.all(a, **_kw(dim, keepdim)), a.any(**_kw(dim, keepdim)),

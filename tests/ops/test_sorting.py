@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import ember
-from conformance import FLOAT_DTYPES, arrays, check, noncontiguous, shapes
+from conformance import FLOAT_DTYPES, arrays, check, distinct, noncontiguous, shapes
 
 
 @st.composite
@@ -11,13 +11,6 @@ def shape_dim(draw, nonempty=False):
     shape = draw(shapes(max_dims=3, max_side=4, min_side=1 if nonempty else 0))
     n = max(len(shape), 1)
     return shape, draw(st.integers(-n, n - 1))
-
-
-def distinct(draw, shape, dtype):
-    """Values without ties, so that indices are determined."""
-    n = int(np.prod(shape))
-    perm = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1))).permutation(n)
-    return ((perm - n / 2) * 0.37).reshape(shape).astype(dtype)
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
