@@ -63,7 +63,7 @@ class Sub(Op):
             raise RuntimeError("sub: Subtraction, the `-` operator, with two bool tensors is "
                                "not supported. Use the `^` or `logical_xor()` operator "
                                "instead.")
-        if (isinstance(x, Tensor) and _is_bool(x)) or (isinstance(y, Tensor) and _is_bool(y)):
+        if _is_bool(x) or _is_bool(y):
             raise RuntimeError("sub: Subtraction, the `-` operator, with a bool tensor is not "
                                "supported. If you are trying to invert a mask, use the `~` or "
                                "`logical_not()` operator instead.")

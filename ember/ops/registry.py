@@ -149,7 +149,7 @@ def _error(op: Op, args: tuple, e: Exception) -> Exception:
     return kind(f"{op.name}: invalid input(s) {shapes}: {e}")
 
 
-def _promote_arrays(op: Op, args: tuple, arrays: list) -> Any:
+def _promote_arrays(op: Op, args: tuple, arrays: list, xp: Any) -> Any:
     """Cast ``arrays`` (the data of ``args``) in place to the op's promoted dtype."""
     first = op.promote_from
     npd = None
@@ -173,7 +173,7 @@ def _promote_arrays(op: Op, args: tuple, arrays: list) -> Any:
             if a.dtype != npd:
                 arrays[i] = a.astype(npd)
         elif a is not None:
-            arrays[i] = np.asarray(a, dtype=npd)
+            arrays[i] = xp.asarray(a, dtype=npd)
 
 
 def apply(op: Op, args: tuple, attrs: dict) -> Any:
@@ -196,7 +196,7 @@ def apply(op: Op, args: tuple, attrs: dict) -> Any:
         else:
             arrays.append(a)
     if op.promote is not None:
-        _promote_arrays(op, args, arrays)
+        _promote_arrays(op, args, arrays, xp)
     try:
         out = op.forward(xp, *arrays, **attrs)
     except (ValueError, IndexError, TypeError, FloatingPointError) as e:
