@@ -2,7 +2,7 @@
 the backward engine."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 from ember.autograd.engine import run_backward
 from ember.backend import array_module

@@ -112,13 +112,14 @@ def register(op: Op) -> Op:
 def tensor_method(*names: str) -> Callable:
     """Decorator: also expose a function as ``Tensor.<name>`` for each name given."""
     def deco(fn: Callable) -> Callable:
-        method = fn
         if isinstance(fn, Op):          # an Op instance is not a descriptor: bind it
-            def method(self: Tensor, *args: Any, **attrs: Any) -> Any:
+            def bound(self: Tensor, *args: Any, **attrs: Any) -> Any:
                 return apply(fn, (self,) + args, attrs)
-            method.__name__ = fn.name
-        for n in names or (fn.__name__,):
-            setattr(Tensor, n, method)
+            bound.__name__ = fn.name
+        else:
+            bound = fn
+        for n in names or (bound.__name__,):
+            setattr(Tensor, n, bound)
         return fn
     return deco
 
