@@ -369,8 +369,12 @@ class Tensor:
         return out
 
     def type(self, dtype: Any = None) -> Any:
+        """The legacy type name (``'ember.FloatTensor'``), or a cast when given a dtype or
+        such a name."""
         if dtype is None:
-            return f"ember.{self.dtype.name}"
+            return f"ember.{_LEGACY_TYPE_NAMES[self.dtype.name]}"
+        if isinstance(dtype, str) and dtype.split(".")[-1] in _LEGACY_DTYPES:
+            dtype = _LEGACY_DTYPES[dtype.split(".")[-1]]
         return self.to(dtype)
 
     def float(self) -> "Tensor":
@@ -423,6 +427,13 @@ class Tensor:
         if self._data.ndim == 0 and spec:
             return format(self.item(), spec)
         return repr(self)
+
+
+_LEGACY_TYPE_NAMES = {
+    "float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+    "bfloat16": "BFloat16Tensor", "int8": "CharTensor", "uint8": "ByteTensor",
+    "int16": "ShortTensor", "int32": "IntTensor", "int64": "LongTensor", "bool": "BoolTensor"}
+_LEGACY_DTYPES = {v: k for k, v in _LEGACY_TYPE_NAMES.items()}
 
 
 def _is_dtype_name(s: str) -> bool:

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, settings
 import ember
 
 sys.path.insert(0, os.path.dirname(__file__))
+torch.set_num_threads(1)   # the oracle's threads only fight pytest for the 2 cores
 
 settings.register_profile("ember", max_examples=20, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow,

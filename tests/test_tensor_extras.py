@@ -33,6 +33,14 @@ def test_uniform_and_normal_fill_in_place_reproducibly():
         n.normal_(0.0, -1.0)
 
 
+@pytest.mark.parametrize("fill", ["uniform_", "normal_"])
+def test_random_fill_refuses_integer_tensors_like_torch(fill):
+    with pytest.raises(NotImplementedError):
+        getattr(torch.zeros(3, dtype=torch.int64), fill)()
+    with pytest.raises(NotImplementedError, match=f"{fill}.*int64"):
+        getattr(ember.zeros(3, dtype=ember.int64), fill)()
+
+
 def test_random_fill_refuses_a_leaf_that_requires_grad():
     w = ember.zeros(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf"):

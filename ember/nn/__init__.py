@@ -1,2 +1,5 @@
-"""``ember.nn``: neural-network building blocks. ``functional`` holds the functional API."""
-from ember.nn import functional  # noqa: F401
+"""``ember.nn``: neural-network building blocks, PyTorch's ``torch.nn``: ``Module`` and its
+containers, the layers, ``functional``, ``init`` and ``utils``."""
+from ember.nn import functional, init, utils  # noqa: F401
+from ember.nn.modules import *  # noqa: F401,F403
+from ember.nn.parameter import Buffer, Parameter, UninitializedParameter  # noqa: F401

@@ -527,9 +527,16 @@ def new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None
     return _new(self, tensor, data, dtype, device, requires_grad)
 
 
+def _floating_only(input: Tensor, op: str) -> None:
+    if input._data.dtype.kind not in "fV":
+        raise NotImplementedError(f"{op}: not implemented for {input.dtype} tensors "
+                                  "(floating point only, as in PyTorch)")
+
+
 def _uniform_like(input: Tensor, a: float = 0.0, b: float = 1.0, *,
                   generator: Any = None) -> Tensor:
     """Samples from U[a, b) shaped and typed like ``input``."""
+    _floating_only(input, "uniform_")
     rng = _random.get(generator)
     return _make(rng.uniform(a, b, tuple(input.shape)).astype(input._data.dtype))
 
@@ -537,6 +544,7 @@ def _uniform_like(input: Tensor, a: float = 0.0, b: float = 1.0, *,
 def _normal_like(input: Tensor, mean: float = 0.0, std: float = 1.0, *,
                  generator: Any = None) -> Tensor:
     """Samples from N(mean, std^2) shaped and typed like ``input``."""
+    _floating_only(input, "normal_")
     if std < 0:
         raise RuntimeError(f"normal_ expects std >= 0.0, but found std {std}")
     rng = _random.get(generator)
