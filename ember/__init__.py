@@ -16,6 +16,9 @@ from ember import ops
 from ember.ops import *  # noqa: F401,F403
 from ember import autograd
 from ember import nn
+from ember import optim
+from ember import io
+from ember.io import load, save
 from ember.autograd.tape import GradientTape
 from ember.autograd import enable_grad, inference_mode, is_grad_enabled, \
     is_inference_mode_enabled, no_grad, set_grad_enabled
