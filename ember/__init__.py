@@ -19,6 +19,7 @@ from ember import nn
 from ember import optim
 from ember import io
 from ember.io import load, save
+from ember import models
 from ember.autograd.tape import GradientTape
 from ember.autograd import enable_grad, inference_mode, is_grad_enabled, \
     is_inference_mode_enabled, no_grad, set_grad_enabled

@@ -527,7 +527,7 @@ class Module:
                                   f"received {type(value)}")
                 continue
             if isinstance(current, UninitializedParameter):
-                current.materialize(tuple(value.shape), dtype=value.dtype)
+                current.materialize(tuple(value.shape))   # keeps its dtype; copy_ casts
             elif current.ndim == 0 and tuple(value.shape) == (1,):
                 value = value[0]              # old files stored scalars as shape (1,)
             if tuple(value.shape) != tuple(current.shape):
