@@ -25,6 +25,7 @@ from collections import OrderedDict
 from typing import Any, Callable
 
 from ember.tensor import Tensor
+from ember._typename import typename
 
 __all__ = ["MAX_DEPTH", "encode", "decode", "StructureError"]
 
@@ -49,11 +50,6 @@ def format_path(path: tuple) -> str:
 def _short(key: Any) -> str:
     r = repr(key)
     return r if len(r) <= 60 else r[:57] + "..."
-
-
-def _type_name(x: Any) -> str:
-    t = type(x)
-    return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
 
 
 def _tensor_name(path: tuple, taken: set) -> str:
@@ -91,7 +87,7 @@ def encode(obj: Any) -> tuple[Any, dict[str, Tensor]]:
         if type(x) in _KEY_TYPES:
             return scalar(x)
         if not isinstance(x, (dict, list, tuple)):
-            raise TypeError(f"ember.save: cannot save object of type '{_type_name(x)}' at "
+            raise TypeError(f"ember.save: cannot save object of type '{typename(x)}' at "
                             f"{format_path(path)}")
         if len(path) >= MAX_DEPTH:
             raise ValueError(f"ember.save: nesting deeper than {MAX_DEPTH} containers at "
@@ -104,7 +100,7 @@ def encode(obj: Any) -> tuple[Any, dict[str, Tensor]]:
             for k, v in x.items():
                 if type(k) not in _KEY_TYPES:
                     raise TypeError(f"ember.save: cannot save a dict key of type "
-                                    f"'{_type_name(k)}' at {format_path(path)}")
+                                    f"'{typename(k)}' at {format_path(path)}")
                 items.append([scalar(k), enc(v, path + (k,))])
             out = {"odict" if isinstance(x, OrderedDict) else "dict": items}
         else:

@@ -160,6 +160,9 @@ class RuleOptimizer(Optimizer):
     """
 
     state_keys: tuple[str, ...] = ()
+    #: refuse state whose dtype differs from its parameter's (a model converted after the
+    #: optimizer stepped) where PyTorch's rule refuses it; the others set False
+    strict_state_dtype = True
 
     def group_state_keys(self, group: dict[str, Any]) -> tuple[str, ...]:
         return self.state_keys
@@ -193,7 +196,14 @@ class RuleOptimizer(Optimizer):
                 if not s:
                     s.update(self.init_state(p, group))
                 for lst, k in zip(states, keys):
-                    lst.append(s.get(k))
+                    v = s.get(k)
+                    if self.strict_state_dtype and isinstance(v, Tensor) and \
+                            v._data.ndim and v._data.dtype != p._data.dtype:
+                        raise RuntimeError(
+                            f"{type(self).__name__}.step: state '{k}' is {v.dtype} but its "
+                            f"parameter is {p.dtype} (converted after the optimizer "
+                            "stepped?); PyTorch refuses this too: build a new optimizer")
+                    lst.append(v)
             if params:
                 self.update_group(group, params, grads, *states)
         return loss

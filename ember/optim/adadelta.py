@@ -45,6 +45,8 @@ class Adadelta(RuleOptimizer):
     >>> opt = ember.optim.Adadelta([w], lr=1.0, rho=0.9)
     """
 
+    strict_state_dtype = False     # PyTorch's rule goes on with converted params
+
     state_keys = ("square_avg", "acc_delta", "step")
 
     def __init__(self, params: Iterable[Any], lr: float | Tensor = 1.0, rho: float = 0.9,

@@ -41,6 +41,8 @@ class Adagrad(RuleOptimizer):
     >>> opt = ember.optim.Adagrad([w], lr=1e-2, lr_decay=1e-4)
     """
 
+    strict_state_dtype = False     # PyTorch's rule goes on with converted params
+
     state_keys = ("sum", "step")
 
     def __init__(self, params: Iterable[Any], lr: float | Tensor = 1e-2, lr_decay: float = 0,

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 
 from ember.autograd.node import RemovableHandle
 from ember.tensor import Tensor
+from ember._typename import typename
 
 __all__ = ["Optimizer", "required"]
 
@@ -27,14 +28,6 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
-
-
-def _typename(obj: Any) -> str:
-    if isinstance(obj, Tensor):
-        return "ember.Tensor"
-    cls = type(obj)
-    return cls.__qualname__ if cls.__module__ == "builtins" else \
-        f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _with_step_hooks(step: Callable) -> Callable:
@@ -80,7 +73,7 @@ class Optimizer:
             cls.step = _with_step_hooks(cls.step)
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
-                            "Tensors or dicts, but got " + _typename(params))
+                            "Tensors or dicts, but got " + typename(params))
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         groups = list(params)
@@ -142,7 +135,7 @@ class Optimizer:
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError("optimizer can only optimize Tensors, but one of the params "
-                                "is " + _typename(p))
+                                "is " + typename(p))
             if not self.defaults.get("differentiable") and not (p.is_leaf or p.retains_grad):
                 raise ValueError("can't optimize a non-leaf Tensor")
         for name, default in self.defaults.items():

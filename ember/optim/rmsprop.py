@@ -57,6 +57,8 @@ class RMSprop(RuleOptimizer):
     >>> opt = ember.optim.RMSprop([w], lr=1e-2, momentum=0.9)
     """
 
+    strict_state_dtype = False     # PyTorch's rule goes on with converted params
+
     state_keys = ("square_avg", "grad_avg", "momentum_buffer", "step")
 
     def __init__(self, params: Iterable[Any], lr: float | Tensor = 1e-2, alpha: float = 0.99,

@@ -48,6 +48,8 @@ class SGD(RuleOptimizer):
     >>> opt = ember.optim.SGD([w], lr=0.1, momentum=0.9, nesterov=True)
     """
 
+    strict_state_dtype = False     # PyTorch's rule goes on with converted params
+
     def __init__(self, params: Iterable[Any], lr: float | Tensor = 1e-3, momentum: float = 0,
                  dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
                  maximize: bool = False, foreach: bool | None = None,

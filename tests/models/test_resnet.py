@@ -136,3 +136,19 @@ def test_bad_stage_count_and_grouped_basic_block_are_refused():
         em.ResNet(em.BasicBlock, [2, 2, 2])
     with pytest.raises(ValueError, match="BasicBlock.*groups=1"):
         em.ResNet(em.BasicBlock, [1, 1, 1, 1], groups=2)
+
+
+@pytest.mark.parametrize("build, params, entries, keys", [
+    ("resnet18", 11_689_512, 122, ["layer2.0.downsample.1.running_mean", "layer4.1.bn2.bias"]),
+    ("resnet34", 21_797_672, 218, ["layer3.5.conv2.weight", "layer4.0.downsample.0.weight"]),
+    ("resnet50", 25_557_032, 320, ["layer1.0.downsample.0.weight", "layer4.2.conv3.weight"]),
+])
+def test_sizes_and_names_equal_torchvision_published_figures(build, params, entries, keys):
+    """Independent of the torch twin: torchvision's documented parameter counts, its
+    state_dict lengths, and some of its key names."""
+    model = getattr(ember.models, build)()
+    assert sum(p.numel() for p in model.parameters()) == params
+    state = model.state_dict()
+    assert len(state) == entries
+    for key in keys + ["conv1.weight", "bn1.num_batches_tracked", "fc.weight", "fc.bias"]:
+        assert key in state

@@ -389,3 +389,29 @@ def test_parameter_containers_match_torch():
         for x in _paramcontainer_ops(torch)]
     with pytest.raises(RuntimeError, match="should not be called"):
         ember.nn.ParameterList()()
+
+
+def _hook_slots(lib):
+    """grad_input/grad_output entries per argument and per output, as PyTorch lays out."""
+    class Two(lib.nn.Module):
+        def forward(self, x, scale, y):
+            return x * scale, x * y, "tag"
+    log = []
+
+    def record(mod, gin, gout):
+        log.append([[None if g is None else _np(g).tolist() for g in gs]
+                    for gs in (gin, gout)])
+    pool = lib.nn.MaxPool2d(2, return_indices=True)
+    pool.register_full_backward_hook(record)
+    x = lib.arange(16.0).reshape(1, 1, 4, 4).requires_grad_()
+    values, _ = pool(x)
+    values.sum().backward()
+    two = Two()
+    two.register_full_backward_hook(record)
+    a, _, _ = two(lib.ones(2, requires_grad=True), 3.0, lib.ones(2))
+    a.sum().backward()
+    return log
+
+
+def test_backward_hook_slots_match_torch():
+    assert _hook_slots(ember) == _hook_slots(torch)

@@ -236,3 +236,22 @@ def test_tensor_lr_is_read_at_each_step():
     np.testing.assert_allclose(*results, rtol=1e-6)
     with pytest.raises(ValueError, match="Tensor lr must be 1-element"):
         ember.optim.Adam(leaves(ember), lr=ember.tensor([0.1, 0.2]))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_state_of_another_dtype_is_refused_like_torch(name):
+    """A model converted after its optimizer stepped: Adam-like rules refuse the stale
+    state, as PyTorch's do; SGD, RMSprop, Adagrad and Adadelta go on, as PyTorch's do."""
+    for lib in (torch, ember):
+        model = lib.nn.Linear(3, 2)
+        opt = getattr(lib.optim, name)(model.parameters(), lr=0.1)
+        model(lib.ones(4, 3)).sum().backward()
+        opt.step()
+        model.double()
+        model(lib.ones(4, 3, dtype=lib.float64)).sum().backward()
+        if name in ("SGD", "RMSprop", "Adagrad", "Adadelta"):
+            opt.step()
+            assert model.weight.dtype == lib.float64
+        else:
+            with pytest.raises(RuntimeError):
+                opt.step()

@@ -52,6 +52,7 @@ class _IndexedModules(Module):
         return self
 
     def extend(self, modules: Iterable[Module]) -> "_IndexedModules":
+        """Append each of ``modules``; returns self."""
         for m in modules:
             self.append(m)
         return self
@@ -67,6 +68,7 @@ class _IndexedModules(Module):
             self.add_module(str(i), m)
 
     def pop(self, idx: int = -1) -> Module:
+        """Remove and return the module at ``idx`` (the rest are renumbered)."""
         module = self[idx]
         del self[idx]
         return module
@@ -175,9 +177,11 @@ class ModuleDict(Module):
         return self._modules.values()
 
     def clear(self) -> None:
+        """Remove every entry."""
         self._modules.clear()
 
     def pop(self, key: str) -> Module:
+        """Remove and return the module under ``key``."""
         return self._modules.pop(key)
 
     def update(self, modules: Mapping[str, Module] | Iterable) -> None:
@@ -256,11 +260,13 @@ class ParameterList(_ParameterContainer):
         return self.extend(values)
 
     def append(self, value: Any) -> "ParameterList":
+        """Add ``value`` at the end (a plain tensor becomes a Parameter); returns self."""
         object.__setattr__(self, "_size", self._size + 1)
         self._put(str(self._size - 1), value)
         return self
 
     def extend(self, values: Iterable[Any]) -> "ParameterList":
+        """Append each of ``values``; returns self."""
         for v in values:
             self.append(v)
         return self
@@ -313,18 +319,22 @@ class ParameterDict(_ParameterContainer):
         return [self[k] for k in self._order]
 
     def get(self, key: str, default: Any = None) -> Any:
+        """The parameter under ``key``, or ``default``."""
         return self[key] if key in self else default
 
     def pop(self, key: str) -> Any:
+        """Remove and return the parameter under ``key``."""
         value = self[key]
         del self[key]
         return value
 
     def clear(self) -> None:
+        """Remove every parameter."""
         for k in list(self._order):
             del self[k]
 
     def update(self, parameters: Mapping[str, Any] | Iterable) -> None:
+        """Add entries from a mapping or from (name, value) pairs."""
         pairs = parameters.items() if isinstance(parameters, Mapping) else parameters
         for key, value in pairs:
             self[key] = value

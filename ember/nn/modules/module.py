@@ -9,6 +9,7 @@ from ember.autograd.node import RemovableHandle
 from ember.nn.modules._backward_hooks import BackwardHooks
 from ember.nn.parameter import Buffer, Parameter, UninitializedParameter
 from ember.tensor import Tensor
+from ember._typename import typename
 
 __all__ = ["Module"]
 
@@ -40,11 +41,6 @@ def _check_name(kind: str, name: Any, module: "Module") -> None:
     if hasattr(module, name) and name not in module._parameters and \
             name not in module._buffers and name not in module._modules:
         raise KeyError(f"attribute '{name}' already exists")
-
-
-def _type_name(value: Any) -> str:
-    return f"ember.{type(value).__name__}" if isinstance(value, Tensor) else \
-        type(value).__name__
 
 
 class Module:
@@ -163,7 +159,7 @@ class Module:
             self.register_parameter(name, value)
         elif name in params:
             if value is not None:
-                raise TypeError(f"cannot assign '{_type_name(value)}' as parameter '{name}' "
+                raise TypeError(f"cannot assign '{typename(value)}' as parameter '{name}' "
                                 "(ember.nn.Parameter or None expected)")
             params[name] = None
         elif isinstance(value, Module):
@@ -171,12 +167,12 @@ class Module:
             modules[name] = value
         elif name in modules:
             if value is not None:
-                raise TypeError(f"cannot assign '{_type_name(value)}' as child module "
+                raise TypeError(f"cannot assign '{typename(value)}' as child module "
                                 f"'{name}' (ember.nn.Module or None expected)")
             modules[name] = None
         elif isinstance(value, Buffer) or name in buffers:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign '{_type_name(value)}' as buffer '{name}' "
+                raise TypeError(f"cannot assign '{typename(value)}' as buffer '{name}' "
                                 "(ember.nn.Buffer, ember.Tensor or None expected)")
             if isinstance(value, Buffer):
                 persistent = value.persistent
@@ -218,7 +214,7 @@ class Module:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
         _check_name("parameter", name, self)
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{_type_name(param)}' object to parameter "
+            raise TypeError(f"cannot assign '{typename(param)}' object to parameter "
                             f"'{name}' (ember.nn.Parameter or None required)")
         if param is not None and param.grad_fn is not None:
             raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'. Model "
@@ -233,7 +229,7 @@ class Module:
             raise AttributeError("cannot assign buffer before Module.__init__() call")
         _check_name("buffer", name, self)
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign '{_type_name(tensor)}' object to buffer '{name}' "
+            raise TypeError(f"cannot assign '{typename(tensor)}' object to buffer '{name}' "
                             "(ember Tensor or None required)")
         if isinstance(tensor, Buffer):          # the module keeps a plain tensor
             plain = tensor.detach()
@@ -248,7 +244,7 @@ class Module:
     def add_module(self, name: str, module: "Module | None") -> None:
         """Register ``module`` as a child called ``name``."""
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"{_type_name(module)} is not a Module subclass")
+            raise TypeError(f"{typename(module)} is not a Module subclass")
         _check_name("module", name, self)
         self._modules[name] = module
 
@@ -301,10 +297,12 @@ class Module:
                                                remove_duplicate)
 
     def modules(self) -> Iterator["Module"]:
+        """This module and every descendant, each once."""
         for _, m in self.named_modules():
             yield m
 
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        """``(name, child)`` for each direct submodule, each once."""
         seen = set()
         for name, child in self._modules.items():
             if child is not None and child not in seen:
@@ -312,6 +310,7 @@ class Module:
                 yield name, child
 
     def children(self) -> Iterator["Module"]:
+        """The direct submodules, each once."""
         for _, m in self.named_children():
             yield m
 
@@ -333,14 +332,18 @@ class Module:
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter (of descendants too unless ``recurse=False``), each once; what
+        an optimizer is given."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(self, prefix: str = "", recurse: bool = True,
                       remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """Yield ``(dotted_name, buffer)``, non-persistent buffers included."""
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer, each once."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -358,6 +361,7 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Switch gradient tracking of every parameter (freeze with False); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -415,24 +419,30 @@ class Module:
         return self._apply(convert)
 
     def half(self) -> "Module":
+        """Cast floating parameters and buffers to float16; returns self."""
         return self._cast_floats("float16")
 
     def float(self) -> "Module":
+        """Cast floating parameters and buffers to float32; returns self."""
         return self._cast_floats("float32")
 
     def double(self) -> "Module":
+        """Cast floating parameters and buffers to float64; returns self."""
         return self._cast_floats("float64")
 
     def bfloat16(self) -> "Module":
+        """Cast floating parameters and buffers to bfloat16; returns self."""
         return self._cast_floats("bfloat16")
 
     def _cast_floats(self, dtype: str) -> "Module":
         return self._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
 
     def cpu(self) -> "Module":
+        """Move parameters and buffers to the CPU; returns self."""
         return self.to("cpu")
 
     def cuda(self, device: Any = None) -> "Module":
+        """Move parameters and buffers to a CUDA device (needs the CuPy backend)."""
         return self.to("cuda" if device is None else device)
 
     # -- state -----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from typing import Any, Iterable
 
 import ember
 from ember.tensor import Tensor
+from ember._typename import typename
 
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
 
@@ -38,7 +39,7 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     >>> vector_to_parameters(parameters_to_vector(model.parameters()) * 0, model.parameters())
     """
     if not isinstance(vec, Tensor):
-        raise TypeError(f"expected ember.Tensor, but got: {_typename(vec)}")
+        raise TypeError(f"expected ember.Tensor, but got: {typename(vec)}")
     device = None
     start = 0
     for p in parameters:
@@ -47,8 +48,3 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         p.data = vec[start:start + n].view_as(p).data
         start += n
 
-
-def _typename(obj: Any) -> str:
-    cls = type(obj)
-    return cls.__qualname__ if cls.__module__ == "builtins" else \
-        f"{cls.__module__}.{cls.__qualname__}"
