@@ -19,7 +19,7 @@ from ember.tensor import Tensor
 __all__ = ["Threshold", "ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "CELU", "SELU", "GELU",
            "SiLU", "Mish", "Hardswish", "Hardsigmoid", "Hardtanh", "Sigmoid", "Tanh",
            "LogSigmoid", "Softplus", "Softsign", "Tanhshrink", "Softshrink", "Hardshrink",
-           "Softmax", "LogSoftmax", "Softmin", "Softmax2d"]
+           "Softmax", "LogSoftmax", "Softmin", "Softmax2d", "GLU", "RReLU"]
 
 
 def _inplace_suffix(inplace: bool, sep: str = ", ") -> str:
@@ -338,3 +338,44 @@ class Softmax2d(Module):
             raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D "
                              f"instead")
         return F.softmax(input, -3, _stacklevel=5)
+
+
+
+class GLU(Module):
+    """Gated linear unit: halves ``a``, ``b`` of the input along ``dim``, ``a * sigmoid(b)``.
+
+    >>> ember.nn.GLU()(ember.randn(2, 6)).shape
+    ember.Size([2, 3])
+    """
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.glu(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class RReLU(Module):
+    """Randomized leaky ReLU: in training each negative entry gets a random slope from
+    ``U(lower, upper)``; in evaluation the slope is ``(lower + upper) / 2``.
+
+    >>> ember.nn.RReLU(0.1, 0.3).eval()(ember.tensor([-1.0, 2.0]))
+    tensor([-0.2000,  2.0000])
+    """
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+                 inplace: bool = False) -> None:
+        super().__init__()
+        self.lower = lower
+        self.upper = upper
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}{_inplace_suffix(self.inplace)}"
