@@ -11,7 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from ember.backend.allocator import tune_allocator
 from ember.backend.dtypes import DType, from_numpy_dtype, get_default_dtype, to_dtype
+
+ALLOCATOR_TUNED = tune_allocator()
 
 __all__ = ["Device", "device", "array_module", "module_for", "register_backend", "DType",
            "to_dtype", "from_numpy_dtype", "get_default_dtype", "cpu"]
