@@ -13,6 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from benchmarks.harness import Sides, Unavailable, Workload
+from benchmarks.training import TRAINING
 
 __all__ = ["WORKLOADS", "select"]
 
@@ -214,6 +215,7 @@ WORKLOADS: list[Workload] = [
     Workload("conv_resnet_down", "conv2d",
              "ResNet-18: N=32, 64->128 3x3 stride 2 pad 1 on 32x32",
              _conv(32, 64, 128, 3, 32, stride=2, padding=1, bias=False), TARGET_CONV),
+    *TRAINING,
 ]
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -73,3 +74,22 @@ def test_unavailable_and_failing_workloads_become_rows():
     table = report.markdown_section(results)
     assert "| missing | what | unavailable: ember.nn.functional.frobnicate" in table
     assert "| broken | what | unavailable: failed: TypeError: bad" in table
+
+
+
+def test_training_group_and_steps_match_torch():
+    """The training workloads start from the same weights and take the same steps: the
+    losses of the first two steps (the second after one optimizer update) agree."""
+    import ember
+    from benchmarks.workloads import select
+
+    chosen = select(["training"])
+    assert [w.name for w in chosen] == [
+        "mlp_adam_b64", "mlp_adam_b512", "lenet_b64", "resnet18_cifar_train_b32",
+        "resnet18_cifar_infer_b32"]
+    for w in chosen[::2]:       # MLP (Adam), LeNet (SGD momentum), ResNet inference
+        sides = w.build(ember, torch)
+        for _ in range(2):
+            got, want = sides.ember(), sides.torch()
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=2e-4, atol=1e-5,
+                                       err_msg=w.name)
