@@ -4,7 +4,7 @@ import torch
 from hypothesis import given, strategies as st
 
 import ember
-from conformance import arrays, check, noncontiguous
+from conformance import FLOAT_DTYPES, arrays, check, noncontiguous
 
 
 @st.composite
@@ -176,3 +176,17 @@ def _t(*shape, dtype=ember.float32):
 def test_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call(ember.nn.functional)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("k", [2, 3, (2, 3)])
+def test_max_pool2d_tiling_windows_with_ties_and_leftover_edges(dtype, k):
+    """Stride = kernel (the common case): ties go to the first maximum, rows and columns
+    past the last whole window get no gradient, a NaN wins its window."""
+    rng = np.random.default_rng(1)
+    x = rng.integers(-2, 3, (2, 3, 7, 8)).astype(dtype)   # small ints: many ties
+    check(lambda m, a: m.nn.functional.max_pool2d(a, k, return_indices=True), x,
+          gradcheck=False)
+    x[0, 0, 1, 1] = np.nan
+    check(lambda m, a: m.nn.functional.max_pool2d(a, k, return_indices=True), x,
+          gradcheck=False)
