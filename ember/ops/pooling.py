@@ -165,11 +165,16 @@ class WindowScatter(Op):
         buf = xp.zeros(g.shape[:2] + need, dtype=g.dtype)
         overlap = any(ss < (kk - 1) * dd + 1 for ss, kk, dd in zip(s, k, d))
         tmp = xp.empty_like(g) if overlap else None
+        # disjoint windows: each slab position is written once, and multiplying by the
+        # mask is ~6x faster than a masked copy, but only a finite g times 0 gives 0
+        multiply = not overlap and bool(xp.isfinite(g).all())
         for i, j, win in offsets(k, s, d, out, 2):
             slab = buf[win]
             mask = which == i * k[1] + j
             if overlap:
                 xp.add(slab, xp.multiply(g, mask, out=tmp), out=slab)
+            elif multiply:
+                xp.multiply(g, mask, out=slab)
             else:
                 xp.copyto(slab, g, where=mask)
         return xp.ascontiguousarray(buf[:, :, p[0]:p[0] + size[0], p[1]:p[1] + size[1]])

@@ -190,3 +190,17 @@ def test_max_pool2d_tiling_windows_with_ties_and_leftover_edges(dtype, k):
     x[0, 0, 1, 1] = np.nan
     check(lambda m, a: m.nn.functional.max_pool2d(a, k, return_indices=True), x,
           gradcheck=False)
+
+
+def test_max_pool2d_backward_with_non_finite_upstream_gradient():
+    """inf/nan in the gradient reach only each window's maximum, as in PyTorch (a fast
+    path multiplies by the window mask, which would spread inf * 0 = nan)."""
+    x = np.random.default_rng(2).standard_normal((2, 2, 4, 6))
+    up = np.ones((2, 2, 2, 3))
+    up[0, 0, 0, 0], up[1, 1, 1, 2] = np.inf, np.nan
+    grads = []
+    for lib in (ember, torch):
+        t = lib.from_numpy(x.copy()).requires_grad_()
+        lib.nn.functional.max_pool2d(t, 2).backward(lib.from_numpy(up.copy()))
+        grads.append(t.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
