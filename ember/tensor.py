@@ -339,20 +339,8 @@ class Tensor:
     def to(self, *args: Any, **kwargs: Any) -> "Tensor":
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)``; returns
         ``self`` when nothing changes (``copy=True`` forces a copy)."""
-        dtype = kwargs.pop("dtype", None)
-        dev = kwargs.pop("device", None)
         copy = kwargs.pop("copy", False)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype, dev = a.dtype, a.device
-            elif isinstance(a, (str, Device)) and not (isinstance(a, str) and
-                                                       _is_dtype_name(a)):
-                dev = a
-            elif a is not None:
-                dtype = a
+        dtype, dev = parse_to_args(args, kwargs)
         out = self
         if dev is not None:
             d = dev if isinstance(dev, Device) else Device(dev)
@@ -434,6 +422,24 @@ _LEGACY_TYPE_NAMES = {
     "bfloat16": "BFloat16Tensor", "int8": "CharTensor", "uint8": "ByteTensor",
     "int16": "ShortTensor", "int32": "IntTensor", "int64": "LongTensor", "bool": "BoolTensor"}
 _LEGACY_DTYPES = {v: k for k, v in _LEGACY_TYPE_NAMES.items()}
+
+
+def parse_to_args(args: tuple, kwargs: dict) -> tuple[Any, Any]:
+    """``(dtype, device)`` from ``to()``'s arguments (``Tensor.to`` and ``Module.to``):
+    a dtype, a device, both, or a tensor to match; ``non_blocking`` is accepted."""
+    dtype = kwargs.pop("dtype", None)
+    device = kwargs.pop("device", None)
+    kwargs.pop("non_blocking", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype, device = a.dtype, a.device
+        elif isinstance(a, Device) or (isinstance(a, str) and not _is_dtype_name(a)):
+            device = a
+        elif a is not None:
+            dtype = a
+    return dtype, device
 
 
 def _is_dtype_name(s: str) -> bool:

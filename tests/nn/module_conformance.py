@@ -90,3 +90,32 @@ def _compare_grad(e: Any, t: Any, rtol: float | None, atol: float | None, what: 
         return
     assert e is not None, f"grad of {what}: Ember has none, torch has one"
     assert_close(e, t, rtol, atol, what=f"grad of {what}")
+
+
+def randomized(m: Any) -> Any:
+    """Give torch's module non-trivial weights and running statistics (Ember's copy gets
+    them through ``check_module``), so that affine terms and running stats matter."""
+    if isinstance(m, torch.nn.Module):
+        with torch.no_grad():
+            for p in m.parameters():
+                p.uniform_(0.5, 1.5)
+            for name, b in m.named_buffers():
+                if name.endswith("running_mean"):
+                    b.uniform_(-1, 1)
+                elif name.endswith("running_var"):
+                    b.uniform_(0.5, 2)
+    return m
+
+
+def framework_tensor(nn: Any, a: Any) -> Any:
+    """``a`` (NumPy) as a tensor of the framework that ``nn`` belongs to."""
+    return (torch if nn is torch.nn else ember).from_numpy(np.array(a))
+
+
+def same_constructor_error(make: Callable[[Any], Any], exc: type, msg: str) -> None:
+    """``make(nn)`` raises ``exc`` under torch.nn, and under ember.nn matching ``msg``."""
+    import pytest
+    with pytest.raises(exc):
+        make(torch.nn)
+    with pytest.raises(exc, match=msg):
+        make(ember.nn)

@@ -13,7 +13,7 @@ from hypothesis import given, settings, strategies as st
 import ember
 from ember.nn.modules import activation, distance, fold, instancenorm, padding
 from tests.conformance import arrays, broadcastable, check, check_error
-from tests.nn.module_conformance import check_module
+from tests.nn.module_conformance import check_module, randomized as _randomized
 
 FAST = settings(max_examples=20, deadline=None)
 FILES = (instancenorm, padding, distance, fold, activation)
@@ -33,20 +33,6 @@ def layer(name: str, *args: Any, **kwargs: Any) -> Any:
 def both(name: str, *args: Any, **kwargs: Any) -> Any:
     """``fn(m)`` for ``check_error``: build the layer with ``m`` = ``ember`` or ``torch``."""
     return lambda m: layer(name, *args, **kwargs)(m.nn if m is torch else ember.nn)
-
-
-def _randomized(m: Any) -> Any:
-    """Non-trivial weights and running statistics on torch's module (copied to Ember)."""
-    if isinstance(m, torch.nn.Module):
-        with torch.no_grad():
-            for p in m.parameters():
-                p.uniform_(0.5, 1.5)
-            for name, b in m.named_buffers():
-                if name.endswith("running_mean"):
-                    b.uniform_(-1, 1)
-                elif name.endswith("running_var"):
-                    b.uniform_(0.5, 2)
-    return m
 
 
 # -- instance norm ------------------------------------------------------------------------

@@ -7,22 +7,10 @@ from hypothesis import given, settings, strategies as st
 
 import ember
 from conformance import arrays, shapes
-from module_conformance import check_module
+from module_conformance import (check_module, framework_tensor as _tensor,
+                                same_constructor_error as _errors)
 
 REDUCTIONS = st.sampled_from(["mean", "sum", "none"])
-
-
-def _tensor(nn, a):
-    """``a`` (NumPy) as a tensor of the framework that ``nn`` belongs to."""
-    return (torch if nn is torch.nn else ember).from_numpy(np.array(a))
-
-
-def _errors(make, exc, msg):
-    """``make(nn)`` raises ``exc`` under torch.nn, and under ember.nn matching ``msg``."""
-    with pytest.raises(exc):
-        make(torch.nn)
-    with pytest.raises(exc, match=msg):
-        make(ember.nn)
 
 
 def _signs(draw, shape):

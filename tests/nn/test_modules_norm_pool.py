@@ -11,24 +11,9 @@ from hypothesis import given, settings, strategies as st
 
 import ember
 from tests.conformance import arrays, distinct
-from tests.nn.module_conformance import check_module
+from tests.nn.module_conformance import check_module, randomized as _randomized
 
 FAST = settings(max_examples=25, deadline=None)
-
-
-def _randomized(m: Any) -> Any:
-    """Give torch's module non-trivial weights and statistics (Ember's copy gets them
-    through ``check_module``), so that the affine terms and running stats matter."""
-    if isinstance(m, torch.nn.Module):
-        with torch.no_grad():
-            for p in m.parameters():
-                p.uniform_(0.5, 1.5)
-            for name, b in m.named_buffers():
-                if name.endswith("running_mean"):
-                    b.uniform_(-1, 1)
-                elif name.endswith("running_var"):
-                    b.uniform_(0.5, 2)
-    return m
 
 
 # -- batch norm ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 import ember
 from ember.nn import functional as F
 import ember.nn.init as init
+from ember.nn.modules._bias import register_bias, uniform_bias
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 from ember.tensor import Tensor
@@ -64,10 +65,7 @@ class _ConvNd(Module):
             (out_channels, in_channels // groups)
         self.weight = Parameter(ember.empty(shape + self.kernel_size, dtype=dtype,
                                             device=device))
-        if bias:
-            self.bias = Parameter(ember.empty(out_channels, dtype=dtype, device=device))
-        else:
-            self.register_parameter("bias", None)
+        register_bias(self, out_channels, bias, device, dtype)
         self.reset_parameters()
 
     def _check_padding(self, padding: Any, padding_mode: str, layer: str) -> Any:
@@ -100,10 +98,7 @@ class _ConvNd(Module):
         """PyTorch's default: kaiming-uniform weight (a=sqrt(5)), bias uniform in
         +-1/sqrt(fan_in)."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        uniform_bias(self.bias, init._calculate_fan_in_and_fan_out(self.weight)[0])
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, " \

@@ -13,6 +13,7 @@ from typing import Any
 import ember
 from ember.nn import functional as F
 import ember.nn.init as init
+from ember.nn.modules._bias import register_bias, uniform_bias
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter, UninitializedParameter, is_lazy
 from ember.tensor import Tensor
@@ -27,13 +28,6 @@ def _weight(layer: str, shape: dict[str, int], device: Any, dtype: Any) -> Param
             raise RuntimeError(f"{layer}: Trying to create tensor with negative dimension {n} "
                                f"({name}={n})")
     return Parameter(ember.empty(*shape.values(), device=device, dtype=dtype))
-
-
-def _uniform_bias(bias: Tensor | None, fan_in: int) -> None:
-    """Fill ``bias`` from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (zeros when ``fan_in`` is 0)."""
-    if bias is not None:
-        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-        init.uniform_(bias, -bound, bound)
 
 
 class Identity(Module):
@@ -62,16 +56,13 @@ class Linear(Module):
         self.out_features = out_features
         self.weight = _weight(type(self).__name__, {"out_features": out_features,
                                                     "in_features": in_features}, device, dtype)
-        if bias:
-            self.bias = Parameter(ember.empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        register_bias(self, out_features, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """Redraw ``weight`` and ``bias`` from their initial distributions."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        _uniform_bias(self.bias, self.weight.shape[1])
+        uniform_bias(self.bias, self.weight.shape[1])
 
     def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)
@@ -94,10 +85,7 @@ class Bilinear(Module):
         self.weight = _weight("Bilinear", {"out_features": out_features,
                                            "in1_features": in1_features,
                                            "in2_features": in2_features}, device, dtype)
-        if bias:
-            self.bias = Parameter(ember.empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        register_bias(self, out_features, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

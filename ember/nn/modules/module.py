@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator
 from ember.autograd.node import RemovableHandle
 from ember.nn.modules._backward_hooks import BackwardHooks
 from ember.nn.parameter import Buffer, Parameter, UninitializedParameter
-from ember.tensor import Tensor
+from ember.tensor import Tensor, parse_to_args
 from ember._typename import typename
 
 __all__ = ["Module"]
@@ -404,7 +404,7 @@ class Module:
     def to(self, *args: Any, **kwargs: Any) -> "Module":
         """``to(dtype)`` casts floating parameters and buffers; ``to(device)`` moves all."""
         from ember.backend.dtypes import to_dtype
-        dtype, device = _parse_to(args, kwargs)
+        dtype, device = parse_to_args(args, kwargs)
         if dtype is not None:
             dtype = to_dtype(dtype)
             if not dtype.is_floating_point:
@@ -582,21 +582,3 @@ class Module:
             body = ""
         return f"{self._get_name()}({body})"
 
-
-def _parse_to(args: tuple, kwargs: dict) -> tuple[Any, Any]:
-    """(dtype, device) from ``Module.to``'s arguments, which mirror ``Tensor.to``'s."""
-    from ember.backend import Device
-    from ember.tensor import _is_dtype_name
-    dtype = kwargs.pop("dtype", None)
-    device = kwargs.pop("device", None)
-    kwargs.pop("non_blocking", None)
-    if kwargs:
-        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-    for a in args:
-        if isinstance(a, Tensor):
-            dtype, device = a.dtype, a.device
-        elif isinstance(a, Device) or (isinstance(a, str) and not _is_dtype_name(a)):
-            device = a
-        elif a is not None:
-            dtype = a
-    return dtype, device
