@@ -43,3 +43,14 @@ def is_floating_point(input: Tensor) -> "builtins.bool":
 
 def numel(input: Tensor) -> int:
     return input.numel()
+
+
+# Larger parts load on first use, so `import ember` stays fast for code that needs neither.
+_LAZY_SUBMODULES = ("data", "keras", "utils", "cli")
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+        return importlib.import_module(f"ember.{name}")
+    raise AttributeError(f"module 'ember' has no attribute '{name}'")

@@ -1,0 +1,7 @@
+"""``keras.layers``: Keras 3's layers, built on ``ember.nn``.
+
+Layer classes live in files by family; this package exports them all under Keras's names.
+"""
+from ember.keras.layers.input_spec import InputSpec
+from ember.keras.layers.layer import Layer
+from ember.keras.layers.input_layer import Input, InputLayer
