@@ -65,9 +65,9 @@ class Registry:
                 return name
         if hasattr(obj, "get_config"):
             return {"class_name": registered_name(type(obj)), "config": obj.get_config()}
-        name = getattr(obj, "__name__", None)
-        if name is not None and name in CUSTOM_OBJECTS:
-            return name
+        for key, value in CUSTOM_OBJECTS.items():
+            if value is obj:
+                return key
         raise ValueError(f"Cannot serialize {self.kind} {obj!r}: register it with "
                          "keras.saving.register_keras_serializable()")
 

@@ -255,3 +255,28 @@ def test_plain_ember_modules_inside_a_layer_count_as_weights():
     layer = Wrapper()
     layer(np.ones((1, 2)))
     assert len(layer.weights) == 2 and layer.count_params() == 9
+
+
+def test_calling_build_directly_marks_the_layer_built_so_weights_are_made_once():
+    layer = Affine(2)
+    layer.build((None, 3))
+    assert layer.built
+    layer(np.ones((1, 3)))
+    assert len(layer.weights) == 2 and layer.build_calls == [(None, 3)]
+
+
+def test_layers_held_in_lists_and_dicts_are_tracked():
+    class Stack(Layer):
+        def __init__(self):
+            super().__init__()
+            self.blocks = [Affine(2), Affine(2)]
+            self.heads = {"a": Affine(1)}
+
+        def call(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return self.heads["a"](x)
+
+    stack = Stack()
+    stack(np.ones((1, 2)))
+    assert len(stack.weights) == 6 and stack.count_params() == 6 + 6 + 3

@@ -53,8 +53,35 @@ def _shape_of(x: Any) -> Any:
     return x
 
 
+def _marks_built(build: Any) -> Any:
+    """Wrap a subclass's ``build`` so that calling it (directly too) marks the layer built."""
+    def wrapper(self: "Layer", *args: Any, **kwargs: Any) -> Any:
+        result = build(self, *args, **kwargs)
+        object.__setattr__(self, "built", True)
+        return result
+    wrapper.__wrapped__ = build
+    wrapper.__name__, wrapper.__doc__ = build.__name__, build.__doc__
+    return wrapper
+
+
 class Layer(nn.Module):
     """Base class of Keras layers; subclasses implement ``build`` (optional) and ``call``."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not hasattr(build, "__wrapped__"):
+            cls.build = _marks_built(build)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Keras tracks layers held in lists, tuples and dicts; register each one so its
+        # weights count (as "<name>_<index or key>" children)
+        if isinstance(value, (list, tuple, dict)) and "_modules" in self.__dict__:
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(item, nn.Module):
+                    self._modules[f"{name}_{key}"] = item
+        super().__setattr__(name, value)
 
     def __init__(self, *, activity_regularizer: Any = None, trainable: bool = True,
                  dtype: Any = None, autocast: bool = True, name: str | None = None,
@@ -263,8 +290,10 @@ class Layer(nn.Module):
     def _build_shapes(self, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
         """Map the call's tensor arguments to ``build``'s parameters: one parameter takes
         the first input's shape; several take ``<arg>_shape`` by the call's names."""
-        params = [p for p in inspect.signature(self.build).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        build = getattr(self.build, "__wrapped__", self.build)
+        params = [p for p in inspect.signature(build).parameters.values()
+                  if p.name != "self"
+                  and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         shapes = _tree.map_structure(_shape_of, args[0] if args else None)
         if len(params) <= 1:
             return ((shapes,) if params else ()), {}
