@@ -26,7 +26,7 @@ class Registry:
                 return table[name]
         known = ", ".join(sorted(self.aliases))
         raise ValueError(f"Could not interpret {self.kind} identifier: {name!r}. Known "
-                         f"{self.kind}s: {known}")
+                         f"names: {known}")
 
     def get(self, identifier: Any) -> Any:
         """None stays None; strings and ``{"class_name", "config"}`` dicts are resolved

@@ -69,3 +69,16 @@ def test_regularizer_config_round_trip_and_errors():
         regularizers.L1L2(l1=-1)
     with pytest.raises(ValueError, match="regularizer identifier: 'l3'"):
         regularizers.get("l3")
+
+
+def test_to_categorical_matches_torch_one_hot_and_refuses_bad_labels():
+    from ember.keras.utils import to_categorical
+    labels = np.array([[2], [0], [1], [2]])
+    expect = torch.nn.functional.one_hot(torch.tensor(labels[:, 0]), 4).numpy()
+    np.testing.assert_array_equal(to_categorical(labels, num_classes=4), expect)
+    assert to_categorical([0, 1, 1]).shape == (3, 2)
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\), got values from 0 "
+                                         "to 3"):
+        to_categorical([0, 3], num_classes=2)
+    with pytest.raises(ValueError, match="labels must be integers"):
+        to_categorical([0.5])

@@ -62,7 +62,9 @@ def unpack(img: Any, fn: str) -> tuple[np.ndarray, tuple]:
                             f"(H, W), got shape {tuple(a.shape)}")
         if a.ndim == 2:
             return a[..., None], ("tensor", True)
-        return np.moveaxis(a, -3, -1), ("tensor", False)
+        # (..., C, H, W) -> (..., H, W, C); a plain transpose is ~10x cheaper than moveaxis
+        lead = tuple(range(a.ndim - 3))
+        return a.transpose(lead + (a.ndim - 2, a.ndim - 1, a.ndim - 3)), ("tensor", False)
     if isinstance(img, np.ndarray):
         if img.ndim == 2:
             return img[..., None], ("array", True)
@@ -85,7 +87,10 @@ def pack(a: np.ndarray, how: tuple) -> Any:
     """Undo :func:`unpack` on a result ``a`` shaped (..., H', W', C')."""
     kind, extra = how
     if kind == "tensor":
-        return _make(a[..., 0] if extra else np.moveaxis(a, -1, -3))
+        if extra:
+            return _make(a[..., 0])
+        lead = tuple(range(a.ndim - 3))
+        return _make(a.transpose(lead + (a.ndim - 1, a.ndim - 3, a.ndim - 2)))
     if kind == "array":
         return a[..., 0] if extra else a
     from PIL import Image

@@ -5,3 +5,5 @@ Layer classes live in files by family; this package exports them all under Keras
 from ember.keras.layers.input_spec import InputSpec
 from ember.keras.layers.layer import Layer
 from ember.keras.layers.input_layer import Input, InputLayer
+from ember.keras.layers.core import *  # noqa: F401,F403
+from ember.keras.layers.merging import *  # noqa: F401,F403
