@@ -7,3 +7,6 @@ from ember.keras.layers.layer import Layer
 from ember.keras.layers.input_layer import Input, InputLayer
 from ember.keras.layers.core import *  # noqa: F401,F403
 from ember.keras.layers.merging import *  # noqa: F401,F403
+from ember.keras.layers.convolutional import *  # noqa: F401,F403
+from ember.keras.layers.pooling import *  # noqa: F401,F403
+from ember.keras.layers.embedding import *  # noqa: F401,F403

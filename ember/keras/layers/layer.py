@@ -326,8 +326,7 @@ class Layer(nn.Module):
             shapes = _tree.map_structure(
                 lambda t: t.shape if isinstance(t, KerasTensor) else t, args)
             out_shape = self.compute_output_shape(*shapes)
-            first = next((t for t in _tree.flatten(args) if isinstance(t, KerasTensor)), None)
-            dtype = first.dtype if first is not None else self._dtype
+            dtype = self._dtype        # as Keras: a declared shape comes in the layer's dtype
             if isinstance(out_shape, tuple) and all(d is None or isinstance(d, int)
                                                     for d in out_shape):
                 return KerasTensor(out_shape, dtype)
