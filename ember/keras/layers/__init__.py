@@ -10,3 +10,4 @@ from ember.keras.layers.merging import *  # noqa: F401,F403
 from ember.keras.layers.convolutional import *  # noqa: F401,F403
 from ember.keras.layers.pooling import *  # noqa: F401,F403
 from ember.keras.layers.embedding import *  # noqa: F401,F403
+from ember.keras.layers.normalization import *  # noqa: F401,F403
