@@ -12,7 +12,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from benchmarks.data_loading import DATA
 from benchmarks.harness import Sides, Unavailable, Workload
+from benchmarks.keras_fit import KERAS
 from benchmarks.training import TRAINING
 
 __all__ = ["WORKLOADS", "select"]
@@ -216,6 +218,8 @@ WORKLOADS: list[Workload] = [
              "ResNet-18: N=32, 64->128 3x3 stride 2 pad 1 on 32x32",
              _conv(32, 64, 128, 3, 32, stride=2, padding=1, bias=False), TARGET_CONV),
     *TRAINING,
+    *DATA,
+    *KERAS,
 ]
 
 
