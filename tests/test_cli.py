@@ -72,3 +72,21 @@ def test_full_quickstart_reaches_ninety_percent_on_fashion_mnist(tmp_path):
     accuracy = float(re.search(r"Test accuracy on Fashion-MNIST: ([\d.]+)%",
                                result.stdout).group(1))
     assert accuracy >= 90.0, result.stdout[-3000:]
+
+
+def test_quickstart_falls_back_to_the_mnist_5k_subset_and_says_so(tmp_path, monkeypatch,
+                                                                   capsys):
+    from ember.data import datasets
+
+    def absent(*args, **kwargs):
+        raise FileNotFoundError("FashionMNIST: no IDX files in /nowhere\nInstall them ...")
+
+    monkeypatch.setattr(datasets, "FashionMNIST", absent)
+    assert main(["quickstart", "--epochs", "1", "--limit", "640",
+                 "--output", str(tmp_path / "m.keras")]) == 0
+    out = capsys.readouterr().out
+    assert "Fashion-MNIST is not installed (FashionMNIST: no IDX files in /nowhere)" in out
+    assert "Falling back to the MNIST 5k subset" in out
+    assert "Training a small CNN on MNIST (5k subset): 640 training images, 1000 test" in out
+    assert re.search(r"Test accuracy on MNIST \(5k subset\): [\d.]+%", out)
+    assert (tmp_path / "m.keras").exists()
