@@ -18,9 +18,9 @@ import numpy as np
 
 import ember.nn.functional as F
 from ember import Tensor
-from ember.keras import activations, constraints, initializers, regularizers
 from ember.keras.layers._conv_utils import normalize_data_format, normalize_padding, \
     normalize_tuple, same_pads, to_channels_first, to_channels_last, torch_pad_order
+from ember.keras.layers._kernel_bias import kernel_bias_config, set_kernel_bias_args
 from ember.keras.layers.input_spec import InputSpec
 from ember.keras.layers.layer import Layer
 
@@ -62,14 +62,9 @@ class _Conv(Layer):
                              f"dilation_rate={self.dilation_rate}")
         self.padding = normalize_padding(padding, who, self._paddings)
         self.data_format = normalize_data_format(data_format, who)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_kernel_bias_args(self, activation, use_bias, kernel_initializer,
+                             bias_initializer, kernel_regularizer, bias_regularizer,
+                             kernel_constraint, bias_constraint)
         self.input_spec = InputSpec(min_ndim=self.rank + 2)
 
     @property
@@ -130,15 +125,7 @@ class _Conv(Layer):
                 "kernel_size": list(self.kernel_size), "strides": list(self.strides),
                 "padding": self.padding, "data_format": self.data_format,
                 "dilation_rate": list(self.dilation_rate), "groups": self.groups,
-                "activation": activations.serialize(self.activation),
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                **kernel_bias_config(self)}
 
 
 class Conv1D(_Conv):

@@ -38,7 +38,6 @@ from ember.keras import _tree, initializers, regularizers
 from ember.keras._naming import snake_case, unique_name
 from ember.keras.keras_tensor import KerasTensor, Node, any_symbolic, dtype_name, \
     infer_output_spec
-from ember.keras.layers.input_spec import InputSpec
 
 _context = threading.local()      # .training: the flag of the outermost call in progress
 
