@@ -398,3 +398,15 @@ def test_class_weight_to_sample_weight_one_hot_and_int_labels():
                                   [1.0, 0.5, 2.0])
     np.testing.assert_array_equal(class_weight_to_sample_weight(cw, np.eye(3)[[1, 1, 0]]),
                                   [2.0, 2.0, 0.5])
+
+
+def test_fit_projects_constrained_weights_after_every_step():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3)).astype(np.float32)
+    y = (x @ np.array([[-1.0], [2.0], [-3.0]])).astype(np.float32)
+    model = keras.Sequential([keras.Input((3,)),
+                              keras.layers.Dense(1, kernel_constraint="non_neg")])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    model.fit(x, y, epochs=3, batch_size=8, verbose=0)
+    kernel = model.get_weights()[0]
+    assert kernel.min() >= 0.0 and kernel[1, 0] > 0.5   # negative weights were clipped

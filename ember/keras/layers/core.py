@@ -76,7 +76,9 @@ class Dense(Layer):
         self.built = True
 
     def call(self, inputs: Tensor) -> Tensor:
-        return self.activation(F.linear(inputs, self.kernel.T, self.bias))
+        # x @ kernel keeps the kernel's gradient contiguous (F.linear would need kernel.T)
+        out = inputs @ self.kernel
+        return self.activation(out if self.bias is None else out + self.bias)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)[:-1] + (self.units,)

@@ -273,14 +273,20 @@ class Layer(nn.Module):
                 out.extend(child.losses)
         return out
 
-    def _apply_constraints(self) -> None:
-        """Project weights with their constraints (the trainer calls this after a step)."""
-        with ember.no_grad():
-            for w, constraint in self._constraints:
-                w.copy_(constraint(w))
+    def _weight_constraints(self) -> list[tuple[nn.Parameter, Any]]:
+        """(weight, constraint) pairs of this layer and every layer inside it."""
+        pairs = list(self._constraints)
         for child in self._sublayers():
             if isinstance(child, Layer):
-                child._apply_constraints()
+                pairs.extend(child._weight_constraints())
+        return pairs
+
+    def _apply_constraints(self, pairs: list | None = None) -> None:
+        """Project weights with their constraints (the trainer calls this after a step,
+        passing the pairs it collected once)."""
+        with ember.no_grad():
+            for w, constraint in self._weight_constraints() if pairs is None else pairs:
+                w.copy_(constraint(w))
 
     # -- building ----------------------------------------------------------------------
     def build(self, input_shape: Any = None) -> None:

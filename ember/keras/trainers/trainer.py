@@ -76,6 +76,7 @@ class Trainer:
     _output_loss_trackers: list = []
     _output_names: list | None = None
     _train_vars: list | None = None
+    _train_constraints: list | None = None
     _initial_epoch: int | None = None       # set by BackupAndRestore to resume a run
 
     # -- compile ---------------------------------------------------------------------------
@@ -235,12 +236,14 @@ class Trainer:
         loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
         if self._train_vars is None:         # the first call built the model
             self._train_vars = self.trainable_weights
+            self._train_constraints = self._weight_constraints()
             self.optimizer.build(self._train_vars)
         loss.backward()
         self.optimizer.step_from_grads()
         for w in self._train_vars:
             w.grad = None
-        self._apply_constraints()
+        if self._train_constraints:
+            self._apply_constraints(self._train_constraints)
         self._loss_tracker.update_state(_to_float(loss), sample_weight=_batch_size_of(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
