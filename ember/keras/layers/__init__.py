@@ -11,3 +11,8 @@ from ember.keras.layers.convolutional import *  # noqa: F401,F403
 from ember.keras.layers.pooling import *  # noqa: F401,F403
 from ember.keras.layers.embedding import *  # noqa: F401,F403
 from ember.keras.layers.normalization import *  # noqa: F401,F403
+from ember.keras.layers.convolutional_extra import *  # noqa: F401,F403
+from ember.keras.layers.rnn import *  # noqa: F401,F403
+from ember.keras.layers.wrappers import *  # noqa: F401,F403
+from ember.keras.layers.attention import *  # noqa: F401,F403
+from ember.keras.layers.preprocessing import *  # noqa: F401,F403

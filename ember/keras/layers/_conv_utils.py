@@ -45,6 +45,40 @@ def same_pads(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[i
     return total // 2, total - total // 2
 
 
+def output_length(size: int | None, window: int, stride: int, dilation: int,
+                  padding: str) -> int | None:
+    """Keras's output length along one spatial axis (None stays None): ``ceil(size /
+    stride)`` for 'same' and 'causal', ``floor((size - span) / stride) + 1`` for 'valid',
+    where ``span`` is the dilated window."""
+    if size is None:
+        return None
+    if padding == "valid":
+        return (size - (window - 1) * dilation - 1) // stride + 1
+    return (size - 1) // stride + 1
+
+
+def windowed_output_shape(layer: Any, input_shape: tuple, window: tuple, strides: tuple,
+                          dilation: tuple, channels: int | None = None) -> tuple:
+    """The output shape of a convolution or pooling ``layer`` (its ``padding`` and
+    ``data_format``) for ``input_shape``; ``channels`` replaces the channel size (None
+    keeps it). A window that does not fit raises a ValueError naming the layer."""
+    rank = len(window)
+    input_shape = tuple(input_shape)
+    last = layer.data_format == "channels_last"
+    spatial = input_shape[1:1 + rank] if last else input_shape[2:2 + rank]
+    out = tuple(output_length(n, k, s, d, layer.padding)
+                for n, k, s, d in zip(spatial, window, strides, dilation))
+    if any(n is not None and n < 1 for n in out):
+        dilated = f", dilation_rate={dilation}" if max(dilation) > 1 else ""
+        raise ValueError(f'Layer "{layer.name}" ({type(layer).__name__}): computed output '
+                         f"size would be negative or zero: {out}. The window does not fit "
+                         f"the input: received inputs shape={input_shape}, window={window}, "
+                         f"strides={strides}{dilated}, padding={layer.padding!r}.")
+    if channels is None:
+        channels = input_shape[-1] if last else input_shape[1]
+    return (input_shape[0],) + (out + (channels,) if last else (channels,) + out)
+
+
 def to_channels_first(x: Tensor, rank: int) -> Tensor:
     """(N, *spatial, C) -> (N, C, *spatial)."""
     return x.permute(0, rank + 1, *range(1, rank + 1))

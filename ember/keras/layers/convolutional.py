@@ -19,7 +19,8 @@ import numpy as np
 import ember.nn.functional as F
 from ember import Tensor
 from ember.keras.layers._conv_utils import normalize_data_format, normalize_padding, \
-    normalize_tuple, same_pads, to_channels_first, to_channels_last, torch_pad_order
+    normalize_tuple, same_pads, to_channels_first, to_channels_last, torch_pad_order, \
+    windowed_output_shape
 from ember.keras.layers._kernel_bias import kernel_bias_config, set_kernel_bias_args
 from ember.keras.layers.input_spec import InputSpec
 from ember.keras.layers.layer import Layer
@@ -106,7 +107,15 @@ class _Conv(Layer):
             return None, tuple(before for before, _ in pads)
         return torch_pad_order(pads), 0
 
+    def _output_shape(self, input_shape: tuple) -> tuple:
+        """Keras's output shape, ``filters`` channels; a window that does not fit raises.
+        (Conv1D/Conv2D expose it as ``compute_output_shape``; subclasses with other output
+        channels, e.g. a depthwise convolution, do not inherit it.)"""
+        return windowed_output_shape(self, input_shape, self.kernel_size, self.strides,
+                                     self.dilation_rate, self.filters)
+
     def call(self, inputs: Tensor) -> Tensor:
+        self._output_shape(tuple(inputs.shape))      # a window too big: Keras's error
         channels_last = self.data_format == "channels_last"
         x = to_channels_first(inputs, self.rank) if channels_last else inputs
         explicit, padding = self._padding_for(tuple(x.shape[2:]))
@@ -134,9 +143,11 @@ class Conv1D(_Conv):
 
     rank = 1
     _paddings = ("valid", "same", "causal")
+    compute_output_shape = _Conv._output_shape
 
 
 class Conv2D(_Conv):
     """2-D convolution over ``(N, H, W, C)`` with a ``(kh, kw, C / groups, filters)`` kernel."""
 
     rank = 2
+    compute_output_shape = _Conv._output_shape

@@ -57,15 +57,15 @@ class _AffineNorm(Layer):
         self.beta_constraint = constraints.get(beta_constraint)
         self.gamma_constraint = constraints.get(gamma_constraint)
 
-    def _make_affine(self, shape: tuple) -> None:
+    def _make_affine(self, shape: tuple, scale: bool, center: bool) -> None:
         self.gamma = self.add_weight(shape=shape, initializer=self.gamma_initializer,
                                      regularizer=self.gamma_regularizer,
                                      constraint=self.gamma_constraint,
-                                     name="gamma") if self.scale else None
+                                     name="gamma") if scale else None
         self.beta = self.add_weight(shape=shape, initializer=self.beta_initializer,
                                     regularizer=self.beta_regularizer,
                                     constraint=self.beta_constraint,
-                                    name="beta") if self.center else None
+                                    name="beta") if center else None
 
     def _check_sizes(self, input_shape: tuple, axes: list[int]) -> tuple:
         sizes = tuple(input_shape[a] for a in axes)
@@ -115,7 +115,7 @@ class BatchNormalization(_AffineNorm):
     def build(self, input_shape: tuple) -> None:
         axis = _axes(self, self.axis, len(input_shape))[0]
         (size,) = self._check_sizes(input_shape, [axis])
-        self._make_affine((size,))
+        self._make_affine((size,), self.scale, self.center)
         self.moving_mean = self.add_weight(shape=(size,), trainable=False,
                                            initializer=self.moving_mean_initializer,
                                            name="moving_mean")
@@ -125,24 +125,43 @@ class BatchNormalization(_AffineNorm):
         self.input_spec = InputSpec(ndim=len(input_shape), axes={axis: size})
 
     def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
-        rank = inputs.ndim
-        axis = self.axis % rank
-        x = inputs if axis == 1 else inputs.movedim(axis, 1)
-        if training and self.trainable:
-            out = F.batch_norm(x, None, None, self.gamma, self.beta, training=True,
-                               eps=self.epsilon)
-            with ember.no_grad():
-                reduce = tuple(d for d in range(rank) if d != 1)
-                mean = x.mean(dim=reduce)
-                variance = x.var(dim=reduce, correction=0)
-                keep = self.momentum
-                self.moving_mean.copy_(self.moving_mean * keep + mean * (1.0 - keep))
-                self.moving_variance.copy_(self.moving_variance * keep
-                                           + variance * (1.0 - keep))
+        axis = self.axis % inputs.ndim
+        # F.batch_norm wants the features on axis 1. A dense channels-last input becomes an
+        # (N*H*W, C) view (no copy); otherwise move the axis (a view, dense when the input
+        # is a channels-first array seen channels-last, as a Conv2D output is)
+        flat = axis == inputs.ndim - 1 and inputs.ndim > 2 and inputs.is_contiguous()
+        x = inputs.reshape(-1, inputs.shape[-1]) if flat else inputs.movedim(axis, 1)
+        if training and self.trainable and x.numel():     # an empty batch changes nothing
+            out = self._normalize_by_batch(x)
         else:
             out = F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma,
                                self.beta, training=False, eps=self.epsilon)
-        return out if axis == 1 else out.movedim(1, axis)
+        return out.reshape(inputs.shape) if flat else out.movedim(1, axis)
+
+    def _normalize_by_batch(self, x: Tensor) -> Tensor:
+        """Normalise ``x`` (features on axis 1) by its batch statistics and blend them into
+        the moving ones: ``moving = momentum * moving + (1 - momentum) * batch``, with
+        the biased variance."""
+        count = x.numel() // x.shape[1]
+        if count == 1:
+            # one value per feature: Keras normalises it to 0 (variance 0); F.batch_norm's
+            # training mode refuses, so use the batch itself as the statistics
+            mean, variance = x.reshape(-1), ember.zeros(x.shape[1], dtype=x.dtype)
+            out = F.batch_norm(x, mean, variance, self.gamma, self.beta, training=False,
+                               eps=self.epsilon)
+        else:
+            # momentum 1 makes the fused op write the batch mean and the unbiased batch
+            # variance into these buffers: no second pass over x for the statistics
+            mean = ember.zeros(x.shape[1], dtype=x.dtype)
+            variance = ember.ones(x.shape[1], dtype=x.dtype)
+            out = F.batch_norm(x, mean, variance, self.gamma, self.beta, training=True,
+                               momentum=1.0, eps=self.epsilon)
+            variance = variance * ((count - 1) / count)
+        keep = self.momentum
+        with ember.no_grad():
+            self.moving_mean.copy_(self.moving_mean * keep + mean.detach() * (1.0 - keep))
+            self.moving_variance.copy_(self.moving_variance * keep + variance * (1.0 - keep))
+        return out
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
@@ -158,7 +177,8 @@ class BatchNormalization(_AffineNorm):
 
 class LayerNormalization(_AffineNorm):
     """Normalise each sample over ``axis`` (the last by default); ``rms_scaling=True``
-    divides by the root mean square instead (no centring, no beta)."""
+    divides by the root mean square instead and, as in Keras, always has ``gamma`` and
+    never ``beta`` (``center`` and ``scale`` are then ignored)."""
 
     def __init__(self, axis: Any = -1, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, rms_scaling: bool = False,
@@ -167,7 +187,7 @@ class LayerNormalization(_AffineNorm):
                  beta_constraint: Any = None, gamma_constraint: Any = None,
                  **kwargs: Any) -> None:
         self.rms_scaling = bool(rms_scaling)
-        super().__init__(axis, epsilon, center and not rms_scaling, scale, beta_initializer,
+        super().__init__(axis, epsilon, center, scale, beta_initializer,
                          gamma_initializer, beta_regularizer, gamma_regularizer,
                          beta_constraint, gamma_constraint, **kwargs)
 
@@ -176,7 +196,8 @@ class LayerNormalization(_AffineNorm):
         sizes = self._check_sizes(input_shape, axes)
         self._norm_axes = axes
         # weights span the normalised axes; stored with size-1 axes between them removed
-        self._make_affine(sizes)
+        self._make_affine(sizes, self.scale or self.rms_scaling,
+                          self.center and not self.rms_scaling)
         self.input_spec = InputSpec(ndim=len(input_shape),
                                     axes=dict(zip(axes, sizes)))
 

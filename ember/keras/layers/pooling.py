@@ -17,7 +17,8 @@ import ember
 import ember.nn.functional as F
 from ember import Tensor
 from ember.keras.layers._conv_utils import normalize_data_format, normalize_padding, \
-    normalize_tuple, same_pads, to_channels_first, to_channels_last, torch_pad_order
+    normalize_tuple, same_pads, to_channels_first, to_channels_last, torch_pad_order, \
+    windowed_output_shape
 from ember.keras.layers.input_spec import InputSpec
 from ember.keras.layers.layer import Layer
 
@@ -56,7 +57,12 @@ class _Pooling(Layer):
         ones = ember.ones((1, 1) + tuple(x.shape[2:]), dtype=x.dtype)
         return avg_pool(F.pad(x, pads), k, s) / avg_pool(F.pad(ones, pads), k, s)
 
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return windowed_output_shape(self, input_shape, self.pool_size, self.strides,
+                                     (1,) * self.rank)
+
     def call(self, inputs: Tensor) -> Tensor:
+        self.compute_output_shape(tuple(inputs.shape))      # a window too big: Keras's error
         if self.data_format == "channels_first":
             return self._pool(inputs)
         return to_channels_last(self._pool(to_channels_first(inputs, self.rank)), self.rank)
@@ -104,6 +110,15 @@ class _GlobalPooling(Layer):
         if self.mode == "avg":
             return inputs.mean(dim=axes, keepdim=self.keepdims)
         return inputs.amax(dim=axes, keepdim=self.keepdims)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        input_shape = tuple(input_shape)
+        channels_last = self.data_format == "channels_last"
+        channels = input_shape[-1] if channels_last else input_shape[1]
+        if not self.keepdims:
+            return input_shape[0], channels
+        ones = (1,) * self.rank
+        return (input_shape[0],) + (ones + (channels,) if channels_last else (channels,) + ones)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "data_format": self.data_format,
