@@ -280,3 +280,11 @@ def test_layers_held_in_lists_and_dicts_are_tracked():
     stack = Stack()
     stack(np.ones((1, 2)))
     assert len(stack.weights) == 6 and stack.count_params() == 6 + 6 + 3
+
+
+def test_compute_output_shape_works_for_layers_that_do_not_declare_it():
+    class Double(Layer):
+        def call(self, x):
+            return ember.cat([x, x], dim=-1)
+
+    assert Double().compute_output_shape((None, 4)) == (None, 8)

@@ -320,9 +320,18 @@ class Layer(nn.Module):
     def compute_output_shape(self, *args: Any, **kwargs: Any) -> Any:
         """The output shape for inputs of the given shape (found by a run on zeros unless
         a layer overrides this)."""
-        specs = _tree.map_structure(
-            lambda s: KerasTensor(s, self._dtype) if isinstance(s, tuple) else s, args)
-        out = self.compute_output_spec(*specs, **kwargs)
+        def is_shape(s: Any) -> bool:
+            return isinstance(s, (tuple, list)) and all(d is None or isinstance(d, int)
+                                                        for d in s)
+
+        def to_spec(s: Any) -> Any:      # a shape is a leaf, not a structure to walk into
+            if is_shape(s):
+                return KerasTensor(tuple(s), self._dtype)
+            if isinstance(s, (tuple, list)):
+                return type(s)(to_spec(item) for item in s)
+            return s
+
+        out = self.compute_output_spec(*(to_spec(a) for a in args), **kwargs)
         return _tree.map_structure(lambda t: t.shape, out)
 
     def compute_output_spec(self, *args: Any, **kwargs: Any) -> Any:
