@@ -34,7 +34,8 @@ from ember.backend.dtypes import (_BY_NP, DType, _combine, _default_float_ref, _
                                   _scalar_dtype, from_numpy_dtype)
 from ember.tensor import Tensor, _make
 
-__all__ = ["Op", "register", "apply", "REGISTRY", "tensor_method", "dispatch_hooks"]
+__all__ = ["Op", "register", "apply", "REGISTRY", "tensor_method", "dispatch_hooks",
+           "dispatch_below"]
 
 REGISTRY: dict[str, "Op"] = {}
 
@@ -175,6 +176,17 @@ def _promote_arrays(op: Op, args: tuple, arrays: list, xp: Any) -> Any:
                 arrays[i] = a.astype(npd)
         elif a is not None:
             arrays[i] = xp.asarray(a, dtype=npd)
+
+
+def dispatch_below(op: Op, args: tuple, attrs: dict) -> Any:
+    """Run ``op`` at the level under the innermost dispatch hook (which is calling this):
+    the next hook down the stack, or eager dispatch. Hooks (tracer, vmap) compose this
+    way: ``compile(vmap(f))`` traces the ops vmap's rules emit."""
+    hook = dispatch_hooks.pop()
+    try:
+        return apply(op, args, attrs)
+    finally:
+        dispatch_hooks.append(hook)
 
 
 def apply(op: Op, args: tuple, attrs: dict) -> Any:
