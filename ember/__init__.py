@@ -46,11 +46,17 @@ def numel(input: Tensor) -> int:
 
 
 # Larger parts load on first use, so `import ember` stays fast for code that needs neither.
-_LAZY_SUBMODULES = ("data", "keras", "utils", "cli")
+_LAZY_SUBMODULES = ("data", "keras", "utils", "cli", "func")
+
+
+_GRAPH_MODE = ("compile", "function", "jit")
 
 
 def __getattr__(name: str):
     if name in _LAZY_SUBMODULES:
         import importlib
         return importlib.import_module(f"ember.{name}")
+    if name in _GRAPH_MODE:         # ember.compile / ember.function / ember.jit
+        from ember.compiler import compile
+        return compile
     raise AttributeError(f"module 'ember' has no attribute '{name}'")

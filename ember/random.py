@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from ember.tensor import trace_observers
+
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "default_generator",
            "get_rng_state", "set_rng_state"]
 
@@ -68,6 +70,8 @@ default_generator = Generator()
 
 def get(generator: Generator | None) -> np.random.Generator:
     """The NumPy generator to draw from: ``generator``'s or the default one."""
+    if trace_observers:
+        trace_observers[-1].random_draw()
     return (generator or default_generator)._rng
 
 

@@ -18,6 +18,15 @@ from ember.backend.dtypes import DType, bool_, float32, from_numpy_dtype, get_de
 
 __all__ = ["Tensor", "Size", "is_tensor"]
 
+#: graph-mode tracers (``ember.compiler``) listening to what the traced code does outside
+#: ops: reading a tensor's value into Python, creating, copying or overwriting tensors
+trace_observers: list = []
+
+
+def _read(t: "Tensor", what: str) -> None:
+    if trace_observers:
+        trace_observers[-1].value_read(t, what)
+
 
 class Size(tuple):
     """A tensor's shape: a tuple that prints as ``ember.Size([2, 3])``."""
@@ -89,6 +98,8 @@ class Tensor:
     def data(self, value: "Tensor") -> None:
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        if trace_observers:
+            trace_observers[-1].written(self, value)
         self._data = value._data
 
     @property
@@ -197,6 +208,7 @@ class Tensor:
     # -- conversion ---------------------------------------------------------------------
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The data as a NumPy array, sharing memory (``force`` detaches/copies first)."""
+        _read(self, "numpy()")
         if self._rg and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
@@ -205,6 +217,7 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        _read(self, "conversion to a NumPy array")
         a = self._data if isinstance(self._data, np.ndarray) else self.numpy(force=True)
         if dtype is not None:
             a = a.astype(dtype, copy=False)
@@ -221,6 +234,7 @@ class Tensor:
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
+        _read(self, "item()")
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
                                f"to Scalar")
@@ -229,6 +243,7 @@ class Tensor:
 
     def tolist(self) -> Any:
         """The data as nested Python lists of numbers."""
+        _read(self, "tolist()")
         if self._data.dtype.kind == "V":
             return self._data.astype(np.float32).tolist()
         return self._data.tolist()
@@ -246,6 +261,7 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self) -> bool:
+        _read(self, "bool() (an `if`/`while` on a tensor's value)")
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with {self._data.size} elements is "
                                f"ambiguous")

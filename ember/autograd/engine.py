@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 from ember.autograd import anomaly
 from ember.autograd.grad_mode import state as grad_state
-from ember.tensor import Tensor, _make
+from ember.tensor import Tensor, _make, trace_observers
 
 __all__ = ["run_backward"]
 
@@ -90,6 +90,8 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
     returned in order (``autograd.grad``); an input the roots do not depend on gives
     None when ``allow_unused`` and an error otherwise.
     """
+    if trace_observers:
+        trace_observers[-1].backward_ran = True
     buffers: dict = {}
     leaf_grads: dict = {}
     root_fns = []
@@ -218,10 +220,14 @@ def _accumulate(leaf: Any, g: Any, create_graph: bool, shared: bool = False) -> 
             data = g._data
             if shared or not data.flags.writeable or not data.flags.c_contiguous or \
                     data.base is not None:
-                g = _make(data.copy())
+                src, g = g, _make(data.copy())
+                if trace_observers:
+                    trace_observers[-1].copied(g, src)
         leaf.grad = g
     elif create_graph or leaf.grad.requires_grad:
         leaf.grad = leaf.grad + g
+    elif trace_observers:             # graph mode: record the accumulation as an op
+        leaf.grad.add_(g)
     else:
         gd = leaf.grad._data
         if gd.shape != g._data.shape:

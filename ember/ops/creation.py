@@ -15,7 +15,7 @@ from ember.backend.dtypes import (DType, bool_, from_numpy_dtype, get_default_dt
                                   promote_types, to_dtype)
 from ember.ops.inplace import inplace_method
 from ember.ops.registry import Op, register, tensor_method
-from ember.tensor import Size, Tensor, _make
+from ember.tensor import Size, Tensor, _make, trace_observers
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "zeros", "ones",
            "full", "empty", "eye", "arange", "linspace", "logspace", "zeros_like",
@@ -86,6 +86,8 @@ def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
     if device is not None:
         arr = transfer(arr, _device(device))
     t = _make(arr)
+    if trace_observers:
+        trace_observers[-1].created(t)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -128,7 +130,10 @@ def from_numpy(arr: np.ndarray) -> Tensor:
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"from_numpy: expected np.ndarray (got {type(arr).__name__})")
     from_numpy_dtype(arr.dtype)
-    return _make(arr)
+    t = _make(arr)
+    if trace_observers:
+        trace_observers[-1].created(t)
+    return t
 
 
 def from_dlpack(ext: Any) -> Tensor:

@@ -27,6 +27,7 @@ class Dropout(Op):
 
     saves = ()
     hidden = 1
+    random = True         # draws from the default generator: graph passes keep every call
 
     def forward(self, xp: Any, x: Any, *, p: float, mask_shape: tuple, alpha: bool) -> Any:
         keep = _random.get(None).random(mask_shape, dtype="float32") >= p

@@ -12,7 +12,7 @@ import weakref
 from typing import Any, Callable
 
 from ember.autograd.grad_mode import state as grad_state
-from ember.tensor import Tensor, _make
+from ember.tensor import Tensor, _make, trace_observers
 
 __all__ = ["inplace", "inplace_method"]
 
@@ -31,6 +31,8 @@ def _write(t: Tensor, result: Tensor, name: str) -> None:
                            f"(expanded) view; more than one element of the written-to tensor "
                            f"refers to a single memory location. Please clone() the tensor "
                            f"before performing the operation.")
+    if trace_observers:
+        trace_observers[-1].written(t, result)
     if src is not dst:
         dst[...] = src
     t._vc[0] += 1
@@ -54,6 +56,8 @@ def inplace(t: Tensor, fn: Callable, *args: Any, name: str = "", **kwargs: Any) 
                            f"see it); write through the base (x[idx] = value) or clone() the "
                            f"view first")
     old = _make(t._data.copy(), t._rg)
+    if trace_observers:
+        trace_observers[-1].copied(old, t)
     old.grad_fn, old._nr = t.grad_fn, t._nr
     res = fn(old, *args, **kwargs)
     _write(t, res, name)

@@ -39,6 +39,8 @@ class _Normalize(Op):
     hidden = 2
     saves = (0, 1)
 
+    mutates = (3, 4)     # updates the running statistics in place when given
+
     def forward(self, xp: Any, x: Any, weight: Any, bias: Any, running_mean: Any,
                 running_var: Any, *, dims: tuple, eps: float, momentum: float) -> Any:
         n = math.prod(x.shape[d] for d in dims)

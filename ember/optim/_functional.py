@@ -22,7 +22,7 @@ from ember.backend.dtypes import float32, float64, get_default_dtype
 from ember.ops.creation import full
 from ember.ops.registry import Op, apply, dispatch_hooks
 from ember.optim.optimizer import Optimizer
-from ember.tensor import Tensor
+from ember.tensor import Tensor, trace_observers
 
 __all__ = ["update_rule", "UpdateOp", "RuleOptimizer", "check_hparams", "check_differentiable",
            "scalar_state"]
@@ -180,6 +180,8 @@ class RuleOptimizer(Optimizer):
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        if trace_observers:
+            trace_observers[-1].optimizer_step(self)
         all_state = self.state
         for group in self.param_groups:
             keys = self.group_state_keys(group)

@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator
 from ember.autograd.node import RemovableHandle
 from ember.nn.modules._backward_hooks import BackwardHooks
 from ember.nn.parameter import Buffer, Parameter, UninitializedParameter
-from ember.tensor import Tensor, parse_to_args
+from ember.tensor import Tensor, parse_to_args, trace_observers
 from ember._typename import typename
 
 __all__ = ["Module"]
@@ -86,6 +86,8 @@ class Module:
 
     # -- calling ---------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if trace_observers:
+            trace_observers[-1].module_called(self)
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
                 or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
