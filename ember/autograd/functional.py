@@ -6,7 +6,7 @@ from typing import Any
 
 from ember.autograd.engine import run_backward
 from ember.backend import array_module
-from ember.tensor import Tensor, _make
+from ember.tensor import Tensor, _make, trace_observers
 
 __all__ = ["backward", "grad"]
 
@@ -34,6 +34,8 @@ def _root_grads(outputs: list, grads: list, where: str) -> list:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
                                    f"output {i} has shape {tuple(t.shape)}: pass gradient=")
             g = _make(array_module(t._data).ones(t._data.shape, t._data.dtype))
+            if trace_observers:
+                trace_observers[-1].created(g)
         elif not isinstance(g, Tensor):
             from ember.ops.creation import tensor
             g = tensor(g, dtype=t.dtype)

@@ -126,12 +126,13 @@ class CompiledFunction:
             return self._fn(*args, **kwargs)
         leaves, spec = flatten((args, kwargs))
         key = self._key(leaves, spec)
-        entry = self._cache.get(key)
-        if entry is not None:
-            if entry.__class__ is str:          # this signature runs eagerly
-                return self._fn(*args, **kwargs)
-            if entry.valid():
-                return entry(leaves)
+        entries = self._cache.get(key)
+        if entries is not None:
+            for entry in entries:
+                if entry.__class__ is str:      # this signature runs eagerly
+                    return self._fn(*args, **kwargs)
+                if entry.valid():
+                    return entry(leaves)
         elif key not in self._warm:
             self._warm.add(key)
             return self._fn(*args, **kwargs)
@@ -140,7 +141,7 @@ class CompiledFunction:
                            f"training flags or hyper-parameters); running eagerly from now on")
             return self._fn(*args, **kwargs)
         result, entry = self._trace(args, kwargs, leaves)
-        self._cache[key] = entry
+        self._cache.setdefault(key, []).append(entry)
         return result
 
     def _key(self, leaves: list, spec: Any) -> tuple:
@@ -197,7 +198,10 @@ class CompiledFunction:
     @property
     def graphs(self) -> list[Graph]:
         """The optimized graphs cached so far (one per traced signature)."""
-        return [e.graph for e in self._cache.values() if e.__class__ is _Entry]
+        return [e.graph for e in self._entries() if e.__class__ is _Entry]
+
+    def _entries(self) -> list:
+        return [e for entries in self._cache.values() for e in entries]
 
     def explain(self, *args: Any, **kwargs: Any) -> Explanation:
         """Trace ``self(*args, **kwargs)`` as a call would (running the function once),
@@ -206,20 +210,21 @@ class CompiledFunction:
         key = self._key(leaves, spec)
         self._warm.add(key)
         notes = []
-        if self._eager_reason is None and not isinstance(self._cache.get(key), _Entry):
+        cached = any(e.__class__ is _Entry and e.valid() for e in self._cache.get(key, ()))
+        if self._eager_reason is None and not cached:
             t0 = time.perf_counter()
             try:
                 _, entry = self._trace(args, kwargs, leaves)
             except GraphBreak as e:
                 entry = str(e)
-            self._cache[key] = entry
+            self._cache.setdefault(key, []).append(entry)
             compile_s = time.perf_counter() - t0
         else:
             compile_s = 0.0
-        breaks = [v for v in self._cache.values() if v.__class__ is str]
+        breaks = [v for v in self._entries() if v.__class__ is str]
         if self._eager_reason is not None:
             notes.append(f"the function runs eagerly: {self._eager_reason}")
-        for e in self._cache.values():
+        for e in self._entries():
             if e.__class__ is _Entry:
                 notes.append(f"{e.graph.name}: traced in {e.trace_s:.3f} s; passes: "
                              + ", ".join(f"{k} {v}" for k, v in e.stats.items()))

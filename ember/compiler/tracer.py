@@ -70,7 +70,8 @@ class Tracer:
         self.backward_ran = False
         self.by_tensor: dict[int, tuple[Tensor, Value]] = {}
         self.by_array: dict[int, tuple[Any, Value]] = {}
-        self.created: dict[int, Tensor] = {}
+        self._created: dict[int, Tensor] = {}
+        self._reset: dict[int, Tensor] = {}        # leaves whose .grad the call set to None
         self.leaves: dict[int, tuple[Tensor, Any]] = {}   # captured leaf -> its .grad then
         self.grad_of: dict[int, Tensor] = {}               # id(.grad at capture) -> leaf
         self.guards: dict[Any, tuple[Callable, Any]] = {}
@@ -109,18 +110,19 @@ class Tracer:
                 raise _Stop("a tensor was derived from a traced value outside Ember's "
                                  "ops (a raw array view); the graph cannot replay that")
             base = getattr(base, "base", None)
-        if id(t) in self.created:
+        if id(t) in self._created:
             v = self.graph.add_const(arr.copy())
         else:
             leaf_of = self.grad_of.get(id(t))
             v = self.graph.add_capture(t)
             if leaf_of is not None:                 # the .grad of a captured leaf
                 v.tensor = _GradRef(leaf_of)
-                self.guard(("grad", id(leaf_of)), lambda p=leaf_of: p.grad is not None)
             elif t._rg and t.grad_fn is None:
                 self.leaves[id(t)] = (t, t.grad)
                 if t.grad is not None:
                     self.grad_of[id(t.grad)] = t
+                if id(t) not in self._reset:        # the call depends on .grad's presence
+                    self.guard(("grad", id(t)), lambda p=t: p.grad is None)
         self.bind(t, v)
         return v
 
@@ -191,8 +193,12 @@ class Tracer:
                 ins[i] = np.asarray(a, dtype=npd)
 
     # -- observers (called by the core outside ops) --------------------------------------
+    def grad_reset(self, leaf: Tensor) -> None:
+        """``leaf.grad = None`` (``zero_grad``): later code does not depend on the old one."""
+        self._reset[id(leaf)] = leaf
+
     def created(self, t: Tensor) -> None:
-        self.created[id(t)] = t
+        self._created[id(t)] = t
 
     def copied(self, new: Tensor, src: Tensor) -> None:
         """``new`` is a fresh copy of ``src``'s current value, made outside ops."""
@@ -234,7 +240,7 @@ class Tracer:
         hit = self.by_tensor.get(id(t))
         if hit is not None and hit[0] is t and hit[1].kind == "const":
             return
-        if hit is None and id(t) in self.created:
+        if hit is None and id(t) in self._created:
             return
         self.fail(f"the traced code reads a tensor's value into Python ({what}); a "
                          f"graph cannot branch on data")

@@ -14,7 +14,7 @@ from itertools import chain
 from typing import Any, Callable, Iterable
 
 from ember.autograd.node import RemovableHandle
-from ember.tensor import Tensor
+from ember.tensor import Tensor, trace_observers
 from ember._typename import typename
 
 __all__ = ["Optimizer", "required"]
@@ -99,6 +99,8 @@ class Optimizer:
         """Reset every parameter's gradient: drop it (``None``) or fill it with zeros."""
         for group in self.param_groups:
             for p in group["params"]:
+                if set_to_none and trace_observers:
+                    trace_observers[-1].grad_reset(p)
                 g = p.grad
                 if g is None:
                     continue

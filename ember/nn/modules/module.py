@@ -371,6 +371,8 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's gradient: to None (default) or to zeros in place."""
         for p in self.parameters():
+            if set_to_none and trace_observers:
+                trace_observers[-1].grad_reset(p)
             if p.grad is None:
                 continue
             if set_to_none:
