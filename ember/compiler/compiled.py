@@ -17,6 +17,8 @@ import time
 import warnings
 from typing import Any, Callable
 
+import numpy as np
+
 from ember.autograd.grad_mode import state as grad_state
 from ember.compiler import executor
 from ember.compiler.ir import Graph, Value
@@ -96,7 +98,10 @@ def _log(stage: str, graph: Graph) -> None:
 
 
 class CompiledFunction:
-    """A function (or module) whose calls run as optimized graphs; see the module doc."""
+    """A function (or module) whose calls run as optimized graphs; see the module doc.
+
+    NumPy arrays among the arguments reach the function as tensors sharing their memory
+    (so each call's data flows into the graph instead of being baked in)."""
 
     def __init__(self, fn: Callable, *, dynamic: bool = False, fullgraph: bool = False,
                  mode: str = "default", options: dict | None = None) -> None:
@@ -116,6 +121,7 @@ class CompiledFunction:
         self._warm: set = set()
         self._eager_reason: str | None = None
         self._traces = 0
+        self._quiet = False           # fall back without warnings (keras jit_compile='auto')
         self.__wrapped__ = fn
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
         self.__doc__ = getattr(fn, "__doc__", None)
@@ -125,6 +131,9 @@ class CompiledFunction:
         if self._eager_reason is not None:
             return self._fn(*args, **kwargs)
         leaves, spec = flatten((args, kwargs))
+        if any(x.__class__ is np.ndarray for x in leaves):
+            leaves = [_make(x) if x.__class__ is np.ndarray else x for x in leaves]
+            args, kwargs = unflatten(spec, leaves)
         key = self._key(leaves, spec)
         entries = self._cache.get(key)
         if entries is not None:
@@ -152,7 +161,8 @@ class CompiledFunction:
 
     def _to_eager(self, reason: str) -> None:
         self._eager_reason = reason
-        warnings.warn(f"ember.compile({self.__name__}): {reason}", stacklevel=3)
+        if not self._quiet:
+            warnings.warn(f"ember.compile({self.__name__}): {reason}", stacklevel=3)
 
     def _trace(self, args: tuple, kwargs: dict, leaves: list) -> tuple[Any, Any]:
         """Run the function once while tracing; returns its result and the cache entry
@@ -179,8 +189,9 @@ class CompiledFunction:
             reason = ("the outputs require grad but the function does not run backward: "
                       "compile the whole training step (forward, backward, optimizer step), "
                       "or call it under ember.no_grad() for inference")
-            warnings.warn(f"ember.compile({self.__name__}): {reason}; this signature runs "
-                          f"eagerly", stacklevel=3)
+            if not self._quiet:
+                warnings.warn(f"ember.compile({self.__name__}): {reason}; this signature "
+                              f"runs eagerly", stacklevel=3)
             return result, reason
         graph.outputs = [tracer.value_of(o) if isinstance(o, Tensor) else o
                          for o in out_leaves]

@@ -262,15 +262,52 @@ def test_stop_training_at_batch_end():
     assert model.optimizer.iterations == 3
 
 
-def test_jit_compile_true_warns_once_and_runs_eagerly():
-    model = _mlp()
-    with pytest.warns(UserWarning, match="eagerly") as record:
-        model.compile(optimizer="sgd", loss="mse", jit_compile=True)
-    assert len(record) == 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        model.compile(optimizer="sgd", loss="mse", jit_compile="auto")
-        model.compile(optimizer="sgd", loss="mse", jit_compile=False)
+@pytest.mark.parametrize("jit", [True, "auto"])
+def test_jit_compile_runs_compiled_steps_equal_to_eager(jit):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 4)).astype(np.float32)
+    y = rng.standard_normal((40, 2)).astype(np.float32)
+    results = {}
+    for mode in (False, jit):
+        ember.manual_seed(3)
+        model = _mlp(outputs=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")          # no fallback warning: it compiles
+            model.compile(optimizer="adam", loss="mse", metrics=["mae"], jit_compile=mode)
+            hist = model.fit(x, y, batch_size=8, epochs=3, verbose=0, shuffle=False)
+            ev = model.evaluate(x, y, batch_size=16, verbose=0)
+            pred = model.predict(x, batch_size=16, verbose=0)
+        results[mode] = (hist.history["loss"], ev, pred,
+                         [np.array(w) for w in model.get_weights()])
+        if mode:
+            assert set(model._jit_steps) == {"train", "test", "predict"}
+            assert all(len(f.graphs) >= 1 for f in model._jit_steps.values())
+        else:
+            assert model._jit_steps == {}
+    (h0, e0, p0, w0), (h1, e1, p1, w1) = results[False], results[jit]
+    np.testing.assert_allclose(h0, h1, rtol=1e-5)
+    np.testing.assert_allclose(e0, e1, rtol=1e-5)
+    np.testing.assert_allclose(p0, p1, rtol=1e-5, atol=1e-6)
+    for a, b in zip(w0, w1):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_jit_compile_true_warns_when_a_step_cannot_be_compiled():
+    from ember.keras import layers
+
+    class Branchy(layers.Layer):
+        def call(self, inputs):
+            return inputs * 2 if float(inputs.sum()) > 0 else inputs
+    x = np.ones((8, 4), np.float32)
+    for jit, expect in ((True, 1), ("auto", 0)):
+        model = keras.Sequential([keras.Input(shape=(4,)), Branchy(), Dense(2)])
+        model.compile(optimizer="sgd", loss="mse", jit_compile=jit)
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            model.fit(x, np.ones((8, 2), np.float32), batch_size=4, epochs=2, verbose=0)
+        assert sum("ember.compile" in str(w.message) for w in rec) == expect
+    with pytest.raises(ValueError, match="jit_compile"):
+        model.compile(optimizer="sgd", loss="mse", jit_compile="xla")
 
 
 def test_compile_config_is_serialized():

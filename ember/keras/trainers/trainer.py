@@ -89,8 +89,10 @@ class Trainer:
         ``optimizer``, ``loss`` and ``metrics`` take Keras's string aliases ('adam',
         'sparse_categorical_crossentropy', 'accuracy', ...), objects or configs; for a
         multi-output model ``loss``/``metrics``/``loss_weights`` may be lists (by
-        output position) or dicts (by output name). Ember always runs eagerly:
-        ``jit_compile=True`` is accepted with a warning.
+        output position) or dicts (by output name). ``jit_compile`` ('auto', the default, or True) runs the
+        train, test and predict steps as graphs traced by :func:`ember.compile`; steps a
+        graph cannot hold run eagerly (with a warning when ``jit_compile=True``).
+        ``run_eagerly=True`` or ``jit_compile=False`` keeps every step eager.
 
         >>> from ember import keras
         >>> from ember.keras.layers.core import Dense
@@ -117,10 +119,7 @@ class Trainer:
         if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
             raise ValueError(f"`steps_per_execution` must be a positive integer, got "
                              f"{steps_per_execution!r}")
-        if jit_compile is True:
-            warnings.warn("compile(jit_compile=True): Ember does not compile keras training "
-                          "steps yet; the model runs eagerly.", UserWarning, stacklevel=2)
-        elif jit_compile not in ("auto", False, None):
+        if jit_compile not in ("auto", True, False, None):
             raise ValueError(f"`jit_compile` must be 'auto', True or False, got "
                              f"{jit_compile!r}")
         self.loss = loss
@@ -131,7 +130,9 @@ class Trainer:
         self._output_names = None
         self._train_vars = None
         self.run_eagerly, self.steps_per_execution = bool(run_eagerly), steps_per_execution
-        self.jit_compile = jit_compile is True
+        self.jit_compile = jit_compile in ("auto", True) and not run_eagerly
+        self._jit_quiet = jit_compile == "auto"
+        self._jit_steps: dict = {}
         self._compile_config = _serialized_compile_config(
             optimizer=self.optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics,
             weighted_metrics=weighted_metrics, run_eagerly=run_eagerly,
@@ -229,16 +230,45 @@ class Trainer:
                                                     self._output_names)
         return self.get_metrics_result()
 
+    def _jit(self, name: str, fn: Any) -> Any:
+        """``fn`` compiled once per model and step kind, or ``fn`` when running eagerly."""
+        if not getattr(self, "jit_compile", False) or self.run_eagerly:
+            return fn
+        compiled = self._jit_steps.get(name)
+        if compiled is None:
+            from ember.compiler import CompiledFunction
+            compiled = self._jit_steps[name] = CompiledFunction(fn)
+            compiled._quiet = self._jit_quiet
+        return compiled
+
+    def _forward_backward(self, x: Any, y: Any, sample_weight: Any) -> tuple:
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
+        loss.backward()
+        return loss, y_pred
+
+    def _forward_loss(self, x: Any, y: Any, sample_weight: Any) -> tuple:
+        with ember.no_grad():
+            y_pred = self(x, training=False)
+            loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        return loss, y_pred
+
+    def _forward(self, x: Any) -> Any:
+        with ember.no_grad():
+            return self(x, training=False)
+
     def train_step(self, data: tuple) -> dict[str, float]:
         """One optimizer step on ``data`` = ``(x, y, sample_weight)``; returns the logs."""
         x, y, sample_weight = data_adapter.unpack_x_y_sample_weight(data)
-        y_pred = self(x, training=True)
-        loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
-        if self._train_vars is None:         # the first call built the model
+        if self._train_vars is None:         # the first call builds the model
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
             self._train_vars = self.trainable_weights
             self._train_constraints = self._weight_constraints()
             self.optimizer.build(self._train_vars)
-        loss.backward()
+            loss.backward()
+        else:
+            loss, y_pred = self._jit("train", self._forward_backward)(x, y, sample_weight)
         self.optimizer.step_from_grads()
         for w in self._train_vars:
             w.grad = None
@@ -250,17 +280,14 @@ class Trainer:
     def test_step(self, data: tuple) -> dict[str, float]:
         """Loss and metrics of one batch, without training; returns the logs."""
         x, y, sample_weight = data_adapter.unpack_x_y_sample_weight(data)
-        with ember.no_grad():
-            y_pred = self(x, training=False)
-            loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        loss, y_pred = self._jit("test", self._forward_loss)(x, y, sample_weight)
         self._loss_tracker.update_state(_to_float(loss), sample_weight=_batch_size_of(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def predict_step(self, data: Any) -> Any:
         """The model's outputs for one batch (``data`` may carry targets: ignored)."""
         x, _, _ = data_adapter.unpack_x_y_sample_weight(data)
-        with ember.no_grad():
-            return self(x, training=False)
+        return self._jit("predict", self._forward)(x)
 
     # -- fit -------------------------------------------------------------------------------
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None,
