@@ -145,6 +145,9 @@ class Tracer:
         if self.broken is not None:
             return dispatch_below(op, args, attrs)
         try:
+            if attrs and _has_array(attrs.values()):
+                raise _Stop(f"{op.name} received index arrays computed in Python (indexing "
+                            f"with a tensor or a list); a graph would replay them unchanged")
             ins = [self.value_of(a) if isinstance(a, Tensor) else a for a in args]
         except _Stop as e:
             self.fail(str(e))
@@ -266,6 +269,13 @@ class Tracer:
                 continue
             self.graph.grad_effects.append((t, None if after is None else
                                             self.value_of(after)))
+
+
+def _has_array(values: Any) -> bool:
+    for v in values:
+        if isinstance(v, np.ndarray) or (isinstance(v, (tuple, list)) and _has_array(v)):
+            return True
+    return False
 
 
 class _GradRef:

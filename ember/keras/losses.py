@@ -212,6 +212,17 @@ def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False
                                  axis)).sum(axis)
 
 
+def _check_label_range(who: str, index: np.ndarray, classes: int) -> None:
+    bad = (index < 0) | (index >= classes)
+    if bad.any():
+        raise ValueError(f"{who}: received a label value of {int(index[bad].ravel()[0])} "
+                         f"which is outside the valid range of [0, {classes}): y_pred has "
+                         f"{classes} classes")
+
+
+_NO_CLASS = -(2 ** 63)        # an ignore_index no label can equal: Keras ignores none
+
+
 def _sparse_ce(y_true: Any, y_pred: Any, from_logits: bool, ignore_class: int | None,
                axis: int) -> tuple[Tensor, np.ndarray | None]:
     """Per-sample sparse cross-entropy and the mask of labels that are not ignored."""
@@ -222,6 +233,27 @@ def _sparse_ce(y_true: Any, y_pred: Any, from_logits: bool, ignore_class: int | 
                          f"axis), got shape {tuple(y_pred.shape)}")
     if axis not in (-1, y_pred.ndim - 1):
         raise ValueError(f"{who}: only axis=-1 is supported. Received: axis={axis}")
+    if ignore_class is None and isinstance(y_true, Tensor) and y_true.dtype.category in (1, 2):
+        # tensor labels stay in Ember's ops (so the loss compiles): float labels are cast
+        # to integers as Keras does, and the ops' forwards reject out-of-range labels
+        labels = y_true[..., 0] if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1 \
+            else y_true
+        if tuple(labels.shape) != tuple(y_pred.shape[:-1]):
+            raise ValueError(f"{who}: y_true and y_pred must have the same shape up until "
+                             f"the last dimension, got y_true.shape={tuple(y_true.shape)} "
+                             f"and y_pred.shape={tuple(y_pred.shape)}")
+        labels = labels.long()
+        try:
+            if from_logits and y_pred.ndim == 2:     # one fused log-softmax + pick op
+                return F.cross_entropy(y_pred, labels, reduction="none",
+                                       ignore_index=_NO_CLASS), None
+            log_p = _log_probs(y_pred, from_logits, -1)
+            return -log_p.gather(-1, labels[..., None]).squeeze(-1), None
+        except (IndexError, RuntimeError) as e:
+            if "out of bounds" not in str(e):
+                raise
+            _check_label_range(who, labels.numpy(), y_pred.shape[-1])
+            raise
     labels = _numpy(y_true)
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]
@@ -237,12 +269,7 @@ def _sparse_ce(y_true: Any, y_pred: Any, from_logits: bool, ignore_class: int | 
     if not np.array_equal(index, labels):
         raise ValueError(f"{who}: labels must be integers (class indices), got "
                          f"{labels[index != labels].ravel()[0]!r}")
-    classes = y_pred.shape[-1]
-    bad = (index < 0) | (index >= classes)
-    if bad.any():
-        raise ValueError(f"{who}: received a label value of {int(index[bad].ravel()[0])} "
-                         f"which is outside the valid range of [0, {classes}): y_pred has "
-                         f"{classes} classes")
+    _check_label_range(who, index, y_pred.shape[-1])
     if from_logits and valid is None and y_pred.ndim == 2:
         # the common classifier case: one fused log-softmax + pick op, as in ember.nn
         return F.cross_entropy(y_pred, ember.from_numpy(index), reduction="none"), None

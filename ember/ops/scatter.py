@@ -17,6 +17,7 @@ from ember.ops.indexing import _index_put, _values, check_range, indexed
 from ember.ops.inplace import inplace_method
 from ember.ops.registry import Op, register, tensor_method
 from ember.ops.shape import broadcast_shapes, expand, reshape
+from ember.backend.dtypes import int64
 from ember.tensor import Tensor
 
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_copy",
@@ -81,6 +82,47 @@ def _shape1(t: Tensor) -> tuple:
     return tuple(t.shape) or (1,)
 
 
+def _corner(shape: tuple, dim: int) -> tuple:
+    """The leading corner of the other dims that an index of ``shape`` covers."""
+    return tuple(slice(None) if k == dim else slice(0, n) for k, n in enumerate(shape))
+
+
+class Gather(Op):
+    """``out = input[..., index, ...]`` along ``dim`` (the index is an input, so a traced
+    graph reads each call's index instead of baking one in)."""
+
+    saves = (1,)
+
+    def forward(self, xp: Any, x: Any, index: Any, *, dim: int) -> Any:
+        check_range(index, x.shape[dim], dim, negative=False, kind=RuntimeError,
+                    op="gather(): ")
+        return xp.take_along_axis(x[_corner(index.shape, dim)], index, axis=dim)
+
+    def backward(self, ctx: Any, g: Tensor) -> tuple:
+        index = ctx.inputs[1]
+        return _gather_backward(g, index, shape=ctx.edges[0][3], dim=ctx.attrs["dim"]), None
+
+
+class GatherBackward(Op):
+    """Scatter-add ``g`` into zeros of ``shape`` at ``index`` along ``dim``."""
+
+    saves = (1,)
+
+    def forward(self, xp: Any, g: Any, index: Any, *, shape: tuple, dim: int) -> Any:
+        out = xp.zeros(shape, g.dtype)
+        pos = list(xp.indices(index.shape, sparse=True))
+        pos[dim] = index
+        xp.add.at(out[_corner(index.shape, dim)], tuple(pos), g)
+        return out
+
+    def backward(self, ctx: Any, gg: Tensor) -> tuple:
+        return _gather(gg, ctx.inputs[1], dim=ctx.attrs["dim"]), None
+
+
+_gather = register(Gather())
+_gather_backward = register(GatherBackward())
+
+
 @tensor_method()
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """``out[i][j] = input[i][index[i][j]]`` for ``dim=1`` (and likewise for other dims);
@@ -90,8 +132,19 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     tensor([[1, 1],
             [4, 3]])
     """
-    d, x, idx, along = _prepare(input, dim, index, "gather")
-    out = indexed(x, along)
+    _index_of(index, "gather")
+    x = input if input.ndim else reshape(input, (1,))
+    idx = index if index.ndim else reshape(index, (1,))
+    d = norm_dim(dim, input.ndim, "gather")
+    if idx.ndim != x.ndim:
+        raise RuntimeError(f"gather(): Index tensor must have the same number of dimensions "
+                           f"as input tensor ({idx.ndim} vs {x.ndim})")
+    if any(k != d and idx.shape[k] > x.shape[k] for k in range(x.ndim)):
+        raise RuntimeError(f"gather(): Expected index {list(idx.shape)} to be no larger than "
+                           f"self {list(x.shape)} apart from dimension {d}")
+    if idx.dtype != int64:
+        idx = idx.long()
+    out = _gather(x, idx, dim=d)
     return out if out.shape == index.shape else reshape(out, tuple(index.shape))
 
 

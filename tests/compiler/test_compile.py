@@ -341,3 +341,16 @@ def test_retrace_limit_falls_back_to_eager():
         for n in range(1, compiled.CACHE_LIMIT + 3):
             for _ in range(2):
                 assert g(ember.zeros(n)).shape == (n,)
+
+
+def test_tensor_indices_are_inputs_or_break_never_baked():
+    g = ember.compile(lambda x, i: x.gather(1, i).sum(1))
+    x = ember.arange(12.0).reshape(3, 4)
+    for idx in ([[0], [1], [2]], [[3], [3], [0]], [[1], [0], [2]]):
+        i = ember.tensor(idx)
+        np.testing.assert_allclose(g(x, i).numpy(), x.gather(1, i).sum(1).numpy())
+    h = ember.compile(lambda x, i: x[i] * 2)
+    with pytest.warns(UserWarning, match="index arrays"):
+        for idx in ([0, 1], [2, 0], [1, 1]):
+            i = ember.tensor(idx)
+            np.testing.assert_allclose(h(x, i).numpy(), (x[i] * 2).numpy())
