@@ -21,6 +21,7 @@ import numpy as np
 
 from ember.autograd.grad_mode import state as grad_state
 from ember.compiler import executor
+from ember.compiler.dynamic import generalize
 from ember.compiler.ir import Graph, Value
 from ember.compiler.passes import PassContext, run_passes
 from ember.compiler.signature import flatten, signature, unflatten
@@ -38,10 +39,10 @@ class _Entry:
     """One traced signature: the optimized graph, its executor and its guards."""
 
     __slots__ = ("graph", "run", "guards", "out_spec", "positions", "trace_s", "stats",
-                 "source")
+                 "batch", "template", "variants")
 
     def __init__(self, graph: Graph, guards: list, out_spec: Any, positions: list,
-                 trace_s: float, stats: dict) -> None:
+                 trace_s: float, stats: dict, batch: int | None = None) -> None:
         self.graph = graph
         self.run = executor.build(graph)
         self.guards = guards
@@ -49,6 +50,18 @@ class _Entry:
         self.positions = positions
         self.trace_s = trace_s
         self.stats = stats
+        self.batch = batch
+        self.template = None          # dynamic=True: the batch-polymorphic form, if any
+        self.variants: dict = {}
+
+    def for_batch(self, batch: int) -> "_Entry":
+        """This entry's graph instantiated for another batch size (from the template)."""
+        v = self.variants.get(batch)
+        if v is None:
+            v = self.variants[batch] = _Entry(self.template.instantiate(batch), self.guards,
+                                              self.out_spec, self.positions, 0.0, self.stats,
+                                              batch)
+        return v
 
     def valid(self) -> bool:
         for fn, expected in self.guards:
@@ -90,6 +103,14 @@ class Explanation:
         return "\n".join(lines)
 
     __repr__ = __str__
+
+
+def _batch(leaves: list) -> int | None:
+    """The batch size of a call: dimension 0 of its first tensor argument with one."""
+    for x in leaves:
+        if isinstance(x, Tensor) and x._data.ndim:
+            return x._data.shape[0]
+    return None
 
 
 def _log(stage: str, graph: Graph) -> None:
@@ -136,12 +157,18 @@ class CompiledFunction:
             args, kwargs = unflatten(spec, leaves)
         key = self._key(leaves, spec)
         entries = self._cache.get(key)
+        batch = _batch(leaves) if self.dynamic else None
+        other = None                            # a valid graph traced at another batch
         if entries is not None:
             for entry in entries:
                 if entry.__class__ is str:      # this signature runs eagerly
                     return self._fn(*args, **kwargs)
                 if entry.valid():
-                    return entry(leaves)
+                    if entry.batch == batch:
+                        return entry(leaves)
+                    if entry.template is not None:
+                        return entry.for_batch(batch)(leaves)
+                    other = entry
         elif key not in self._warm:
             self._warm.add(key)
             return self._fn(*args, **kwargs)
@@ -150,6 +177,8 @@ class CompiledFunction:
                            f"training flags or hyper-parameters); running eagerly from now on")
             return self._fn(*args, **kwargs)
         result, entry = self._trace(args, kwargs, leaves)
+        if other is not None and entry.__class__ is _Entry:
+            other.template = generalize(other.graph, other.batch, entry.graph, entry.batch)
         self._cache.setdefault(key, []).append(entry)
         return result
 
@@ -198,11 +227,14 @@ class CompiledFunction:
         _log("traced", graph)
         ctx = PassContext(inference=not tracer.backward_ran and not any(
             k[0] == "training" and v[1] for k, v in tracer.guards.items()))
-        run_passes(graph, ctx, self.options)
+        # preallocated buffers are sized for one batch: dynamic graphs allocate per call
+        run_passes(graph, ctx, {**self.options, "memory": False} if self.dynamic
+                   else self.options)
         graph.verify()
         _log("optimized", graph)
         entry = _Entry(graph, list(tracer.guards.values()), out_spec, positions,
-                       time.perf_counter() - t0, ctx.stats)
+                       time.perf_counter() - t0, ctx.stats,
+                       _batch(leaves) if self.dynamic else None)
         return result, entry
 
     # -- introspection ------------------------------------------------------------------

@@ -354,3 +354,42 @@ def test_tensor_indices_are_inputs_or_break_never_baked():
         for idx in ([0, 1], [2, 0], [1, 1]):
             i = ember.tensor(idx)
             np.testing.assert_allclose(h(x, i).numpy(), (x[i] * 2).numpy())
+
+
+def test_dynamic_batch_reuses_one_graph_by_substitution():
+    def make():
+        ember.manual_seed(0)
+        model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 5))
+        opt = ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, y):
+            opt.zero_grad()
+            h = model(x)
+            loss = F.cross_entropy(h.view(x.shape[0], -1), y) + h.mean()
+            loss.backward()
+            opt.step()
+            return loss
+        return model, step
+    (m1, s1), (m2, s2) = make(), make()
+    s2 = ember.compile(s2, dynamic=True)
+    rng = np.random.default_rng(0)
+    for b in [8, 8, 16, 4, 5, 8, 32, 5]:
+        x = ember.tensor(rng.standard_normal((b, 20)).astype(np.float32))
+        y = ember.tensor(rng.integers(0, 5, b))
+        np.testing.assert_allclose(s1(x, y).item(), s2(x, y).item(), rtol=1e-5)
+    for a, b in zip(_params(m1), _params(m2)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert s2._traces == 2                     # batch 8, then 16 to generalize
+    (first, *_), = s2._cache.values()
+    assert first.template is not None and {4, 5, 32} <= set(first.variants)
+
+
+def test_dynamic_keeps_graphs_that_depend_on_the_batch_in_other_ways():
+    def f(x):
+        return x + ember.arange(float(x.shape[0]))[:, None]   # a constant shaped by it
+    g = ember.compile(f, dynamic=True)
+    for b in [2, 2, 3, 4, 5, 7, 6]:
+        x = ember.ones(b, 3)
+        np.testing.assert_allclose(g(x).numpy(), f(x).numpy())
+    entries, = g._cache.values()
+    assert all(e.template is None for e in entries) and len(entries) == 6
