@@ -40,7 +40,9 @@ def _root_grads(outputs: list, grads: list, where: str) -> list:
             from ember.ops.creation import tensor
             g = tensor(g, dtype=t.dtype)
         elif not g.requires_grad:
-            g = _make(g._data.copy())     # the engine may store it as a leaf's .grad
+            src, g = g, _make(g._data.copy())   # the engine may store it as a leaf's .grad
+            if trace_observers:
+                trace_observers[-1].copied(g, src)
         if g._data.shape != t._data.shape:
             raise RuntimeError(f"{where}: Mismatch in shape: grad_output[{i}] has a shape of "
                                f"{tuple(g.shape)} and output[{i}] has a shape of "

@@ -23,6 +23,7 @@ from ember.autograd.grad_mode import state as grad_state
 from ember.compiler import executor
 from ember.compiler.dynamic import generalize
 from ember.compiler.ir import Graph, Value
+from ember.compiler.joint import JointEntry, trace_backward
 from ember.compiler.passes import PassContext, run_passes
 from ember.compiler.signature import flatten, signature, unflatten
 from ember.compiler.tracer import GraphBreak, Tracer
@@ -177,7 +178,7 @@ class CompiledFunction:
                            f"training flags or hyper-parameters); running eagerly from now on")
             return self._fn(*args, **kwargs)
         result, entry = self._trace(args, kwargs, leaves)
-        if other is not None and entry.__class__ is _Entry:
+        if other is not None and entry.__class__ is _Entry and other.__class__ is _Entry:
             other.template = generalize(other.graph, other.batch, entry.graph, entry.batch)
         self._cache.setdefault(key, []).append(entry)
         return result
@@ -213,17 +214,27 @@ class CompiledFunction:
             self._to_eager(f"graph break: {tracer.broken}; running eagerly")
             return result, str(tracer.broken)
         out_leaves, out_spec = flatten(result)
-        needs_grad = any(isinstance(o, Tensor) and o._rg for o in out_leaves)
-        if needs_grad and not tracer.backward_ran:
-            reason = ("the outputs require grad but the function does not run backward: "
-                      "compile the whole training step (forward, backward, optimizer step), "
-                      "or call it under ember.no_grad() for inference")
-            if not self._quiet:
-                warnings.warn(f"ember.compile({self.__name__}): {reason}; this signature "
-                              f"runs eagerly", stacklevel=3)
-            return result, reason
         graph.outputs = [tracer.value_of(o) if isinstance(o, Tensor) else o
                          for o in out_leaves]
+        needs_grad = [o for o in out_leaves if isinstance(o, Tensor) and o._rg]
+        if needs_grad and not tracer.backward_ran:
+            # the caller will run backward: record it now, as a second graph
+            grad_captures = [v.tensor for v in graph.captures
+                             if isinstance(v.tensor, Tensor) and v.tensor._rg]
+            args = [leaves[i] for i in positions] + grad_captures
+            fwd, bwd, saved = trace_backward(tracer, graph, needs_grad, args)
+            if tracer.broken is not None:
+                self._to_eager(f"graph break in the backward: {tracer.broken}")
+                return result, str(tracer.broken)
+            _log("traced forward", fwd)
+            _log("traced backward", bwd)
+            entry = JointEntry(fwd, bwd, saved, list(tracer.guards.values()), out_spec,
+                               positions, grad_captures, time.perf_counter() - t0,
+                               self.options)
+            entry.batch = _batch(leaves) if self.dynamic else None
+            _log("optimized forward", entry.graph)
+            _log("optimized backward", entry.backward_graph)
+            return result, entry
         _log("traced", graph)
         ctx = PassContext(inference=not tracer.backward_ran and not any(
             k[0] == "training" and v[1] for k, v in tracer.guards.items()))
@@ -241,7 +252,7 @@ class CompiledFunction:
     @property
     def graphs(self) -> list[Graph]:
         """The optimized graphs cached so far (one per traced signature)."""
-        return [e.graph for e in self._entries() if e.__class__ is _Entry]
+        return [e.graph for e in self._entries() if e.__class__ is not str]
 
     def _entries(self) -> list:
         return [e for entries in self._cache.values() for e in entries]
@@ -253,7 +264,7 @@ class CompiledFunction:
         key = self._key(leaves, spec)
         self._warm.add(key)
         notes = []
-        cached = any(e.__class__ is _Entry and e.valid() for e in self._cache.get(key, ()))
+        cached = any(e.__class__ is not str and e.valid() for e in self._cache.get(key, ()))
         if self._eager_reason is None and not cached:
             t0 = time.perf_counter()
             try:
@@ -268,7 +279,7 @@ class CompiledFunction:
         if self._eager_reason is not None:
             notes.append(f"the function runs eagerly: {self._eager_reason}")
         for e in self._entries():
-            if e.__class__ is _Entry:
+            if e.__class__ is not str:
                 notes.append(f"{e.graph.name}: traced in {e.trace_s:.3f} s; passes: "
                              + ", ".join(f"{k} {v}" for k, v in e.stats.items()))
         return Explanation(self.graphs, breaks, notes, compile_s)

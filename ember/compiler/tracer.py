@@ -72,6 +72,8 @@ class Tracer:
         self.by_array: dict[int, tuple[Any, Value]] = {}
         self._created: dict[int, Tensor] = {}
         self._reset: dict[int, Tensor] = {}        # leaves whose .grad the call set to None
+        self._grad_none: dict[int, bool] = {}      # leaf -> was its .grad None when met
+        self._grad_used: dict[int, Tensor] = {}    # leaves whose .grad the graph reads
         self.leaves: dict[int, tuple[Tensor, Any]] = {}   # captured leaf -> its .grad then
         self.grad_of: dict[int, Tensor] = {}               # id(.grad at capture) -> leaf
         self.guards: dict[Any, tuple[Callable, Any]] = {}
@@ -117,12 +119,13 @@ class Tracer:
             v = self.graph.add_capture(t)
             if leaf_of is not None:                 # the .grad of a captured leaf
                 v.tensor = _GradRef(leaf_of)
+                self._grad_used[id(leaf_of)] = leaf_of
             elif t._rg and t.grad_fn is None:
                 self.leaves[id(t)] = (t, t.grad)
                 if t.grad is not None:
                     self.grad_of[id(t.grad)] = t
-                if id(t) not in self._reset:        # the call depends on .grad's presence
-                    self.guard(("grad", id(t)), lambda p=t: p.grad is None)
+                if id(t) not in self._reset:        # .grad's presence, if the call uses it
+                    self._grad_none[id(t)] = t.grad is None
         self.bind(t, v)
         return v
 
@@ -262,13 +265,18 @@ class Tracer:
 
     # -- finishing ----------------------------------------------------------------------
     def finish_grads(self) -> None:
-        """Record the ``.grad`` each captured leaf ends with, where the call changed it."""
-        for t, before in self.leaves.values():
+        """Record the ``.grad`` each captured leaf ends with, where the call changed it,
+        and guard on whether ``.grad`` existed where the graph depends on that."""
+        for t, before in list(self.leaves.values()):
             after = t.grad
-            if after is before:
-                continue
-            self.graph.grad_effects.append((t, None if after is None else
-                                            self.value_of(after)))
+            if after is not before:
+                self.graph.grad_effects.append((t, None if after is None else
+                                                self.value_of(after)))
+                self._grad_used[id(t)] = t
+        for key, t in self._grad_used.items():
+            if key in self._grad_none:
+                self.guards.setdefault(("grad", key), (lambda p=t: p.grad is None,
+                                                       self._grad_none[key]))
 
 
 def _has_array(values: Any) -> bool:

@@ -268,15 +268,49 @@ def test_random_creation_inside_breaks():
         g(x)
 
 
-def test_outputs_requiring_grad_without_backward_stay_eager_and_differentiable():
-    model = _mlp()
-    f = ember.compile(model)
-    x, y = _data()
-    with pytest.warns(UserWarning, match="require grad"):
-        for _ in range(3):
-            out = f(x)
-    F.cross_entropy(out, y).backward()
-    assert all(p.grad is not None for p in model.parameters())
+def test_compiled_module_in_an_eager_training_loop_matches_eager():
+    def make():
+        ember.manual_seed(0)
+        m = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(3 * 4 * 4, 2))
+        return m, ember.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    (m1, o1), (m2, o2) = make(), make()
+    c2 = ember.compile(m2)
+    x = ember.randn(4, 2, 6, 6)
+    y = ember.tensor([0, 1, 1, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(5):
+            for m, o in ((m1, o1), (c2, o2)):
+                o.zero_grad()
+                loss = F.cross_entropy(m(x), y)
+                loss.backward()
+                o.step()
+    for (k, a), (_, b) in zip(m1.state_dict().items(), m2.state_dict().items()):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
+    fwd, = c2.graphs
+    assert "conv_weight" not in str(fwd)                       # forward only
+    entry, = [e for es in c2._cache.values() for e in es]
+    assert "conv_weight" in str(entry.backward_graph)
+
+
+def test_gradient_flows_through_a_compiled_function_into_eager_history():
+    w = ember.randn(3, 3, requires_grad=True)
+    f = ember.compile(lambda h: (h @ w).tanh())
+    a = ember.randn(2, 3, requires_grad=True)
+    for _ in range(3):
+        for t in (a, w):
+            t.grad = None
+        (f(a * 2) ** 2).sum().backward()
+        got = a.grad.numpy().copy(), w.grad.numpy().copy()
+    for t in (a, w):
+        t.grad = None
+    (((a * 2) @ w).tanh() ** 2).sum().backward()
+    np.testing.assert_allclose(got[0], a.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[1], w.grad.numpy(), rtol=1e-5, atol=1e-6)
+    out = f(a * 2)
+    with pytest.raises(RuntimeError, match="double backward"):
+        ember.autograd.grad(out.sum(), a, create_graph=True)
 
 
 def test_aliases_decorators_and_methods():
