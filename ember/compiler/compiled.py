@@ -27,6 +27,7 @@ from ember.compiler.joint import JointEntry, trace_backward
 from ember.compiler.passes import PassContext, run_passes
 from ember.compiler.signature import flatten, signature, unflatten
 from ember.compiler.tracer import GraphBreak, Tracer
+from ember.ops.registry import dispatch_hooks
 from ember.tensor import Tensor, _make
 
 __all__ = ["compile", "CompiledFunction", "Explanation"]
@@ -150,7 +151,8 @@ class CompiledFunction:
 
     # -- calling ------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._eager_reason is not None:
+        if self._eager_reason is not None or dispatch_hooks:
+            # inside another trace or transform (vmap), run the ops so that it sees them
             return self._fn(*args, **kwargs)
         leaves, spec = flatten((args, kwargs))
         if any(x.__class__ is np.ndarray for x in leaves):

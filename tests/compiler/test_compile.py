@@ -427,3 +427,14 @@ def test_dynamic_keeps_graphs_that_depend_on_the_batch_in_other_ways():
         np.testing.assert_allclose(g(x).numpy(), f(x).numpy())
     entries, = g._cache.values()
     assert all(e.template is None for e in entries) and len(entries) == 6
+
+
+def test_nested_compiled_functions_are_inlined_into_the_outer_graph():
+    inner = ember.compile(lambda a: a.exp() * 2)
+    for _ in range(3):
+        inner(ember.ones(3))                   # inner has its own graph by now
+    outer = ember.compile(lambda a: inner(a) + 1)
+    for k in range(4):
+        x = ember.full((3,), float(k))
+        np.testing.assert_allclose(outer(x).numpy(), np.exp(k) * 2 + 1, rtol=1e-6)
+    assert "exp(" in str(outer.graphs[0])
