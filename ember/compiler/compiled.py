@@ -41,7 +41,7 @@ class _Entry:
     """One traced signature: the optimized graph, its executor and its guards."""
 
     __slots__ = ("graph", "run", "guards", "out_spec", "positions", "trace_s", "stats",
-                 "batch", "template", "variants")
+                 "batch", "template", "variants", "compile_s")
 
     def __init__(self, graph: Graph, guards: list, out_spec: Any, positions: list,
                  trace_s: float, stats: dict, batch: int | None = None) -> None:
@@ -55,6 +55,7 @@ class _Entry:
         self.batch = batch
         self.template = None          # dynamic=True: the batch-polymorphic form, if any
         self.variants: dict = {}
+        self.compile_s = 0.0          # passes + executor build, after the traced run
 
     def for_batch(self, batch: int) -> "_Entry":
         """This entry's graph instantiated for another batch size (from the template)."""
@@ -212,6 +213,7 @@ class CompiledFunction:
             result = self._fn(*args, **kwargs)
             if tracer.broken is None:
                 tracer.finish_grads()
+        t1 = time.perf_counter()
         if tracer.broken is not None:
             self._to_eager(f"graph break: {tracer.broken}; running eagerly")
             return result, str(tracer.broken)
@@ -234,6 +236,7 @@ class CompiledFunction:
                                positions, grad_captures, time.perf_counter() - t0,
                                self.options)
             entry.batch = _batch(leaves) if self.dynamic else None
+            entry.compile_s = time.perf_counter() - t1
             _log("optimized forward", entry.graph)
             _log("optimized backward", entry.backward_graph)
             return result, entry
@@ -248,6 +251,7 @@ class CompiledFunction:
         entry = _Entry(graph, list(tracer.guards.values()), out_spec, positions,
                        time.perf_counter() - t0, ctx.stats,
                        _batch(leaves) if self.dynamic else None)
+        entry.compile_s = time.perf_counter() - t1
         return result, entry
 
     # -- introspection ------------------------------------------------------------------
@@ -282,7 +286,8 @@ class CompiledFunction:
             notes.append(f"the function runs eagerly: {self._eager_reason}")
         for e in self._entries():
             if e.__class__ is not str:
-                notes.append(f"{e.graph.name}: traced in {e.trace_s:.3f} s; passes: "
+                notes.append(f"{e.graph.name}: traced in {e.trace_s:.3f} s (optimizing and "
+                             f"building {e.compile_s:.3f} s); passes: "
                              + ", ".join(f"{k} {v}" for k, v in e.stats.items()))
         return Explanation(self.graphs, breaks, notes, compile_s)
 

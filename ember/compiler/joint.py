@@ -126,6 +126,7 @@ class JointEntry:
         self.positions = positions
         self.grad_captures = grad_captures
         self.trace_s = trace_s
+        self.compile_s = 0.0
         self.stats = ctx.stats
         self.op = CompiledCall(graph.name, executor.build(graph), executor.build(backward),
                                len(graph.outputs) - len(saved), len(saved),
