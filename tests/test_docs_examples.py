@@ -16,7 +16,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 PAGES = ("nn.md", "optim.md", "checkpoints.md", "models.md", "data.md", "pipeline.md",
          "transforms.md", "datasets.md", "keras.md", "keras_training.md",
          "keras_losses_metrics_optimizers.md", "keras_layers.md", "keras_layers_rnn.md",
-         "keras_layers_more.md", "compile.md")
+         "keras_layers_more.md", "compile.md", "func.md")
 OPTIONAL = {"torch"}     # a block needing the oracle is skipped without it (never in CI)
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 

@@ -19,10 +19,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ember.autograd.grad_mode import state as grad_state
 from ember.compiler import executor
 from ember.compiler.dynamic import generalize
-from ember.compiler.ir import Graph, Value
+from ember.compiler.ir import Graph
 from ember.compiler.joint import JointEntry, trace_backward
 from ember.compiler.passes import PassContext, run_passes
 from ember.compiler.signature import flatten, signature, unflatten
@@ -234,7 +233,8 @@ class CompiledFunction:
             _log("traced backward", bwd)
             entry = JointEntry(fwd, bwd, saved, list(tracer.guards.values()), out_spec,
                                positions, grad_captures, time.perf_counter() - t0,
-                               self.options)
+                               self.options, [o._rg for o in out_leaves
+                                              if isinstance(o, Tensor)])
             entry.batch = _batch(leaves) if self.dynamic else None
             entry.compile_s = time.perf_counter() - t1
             _log("optimized forward", entry.graph)
@@ -244,8 +244,9 @@ class CompiledFunction:
         ctx = PassContext(inference=not tracer.backward_ran and not any(
             k[0] == "training" and v[1] for k, v in tracer.guards.items()))
         # preallocated buffers are sized for one batch: dynamic graphs allocate per call
-        run_passes(graph, ctx, {**self.options, "memory": False} if self.dynamic
-                   else self.options)
+        # (and constant folding would turn batch-dependent literals into opaque arrays)
+        run_passes(graph, ctx, {**self.options, "memory": False, "constant_folding": False}
+                   if self.dynamic else self.options)
         graph.verify()
         _log("optimized", graph)
         entry = _Entry(graph, list(tracer.guards.values()), out_spec, positions,

@@ -41,7 +41,8 @@ def _generate(graph: Graph) -> tuple[str, dict]:
         for a in n.inputs:
             if a.__class__ is Value:
                 args.append(_name(a))
-            elif a is None or isinstance(a, (bool, int, float, str)):
+            elif a is None or isinstance(a, (bool, int, str)) or (
+                    isinstance(a, float) and a == a and abs(a) != float("inf")):
                 args.append(repr(a))
             else:
                 env[f"L{literal}"] = a
@@ -67,6 +68,10 @@ def _generate(graph: Graph) -> tuple[str, dict]:
                              f"{outs[0]} = _asarray({outs[0]})")
         else:
             lines.append(f"    {', '.join(outs)}, = {call}")
+            for v in n.outputs:
+                if v.shape == ():
+                    lines.append(f"    if {_name(v)}.__class__ is not _ndarray: "
+                                 f"{_name(v)} = _asarray({_name(v)})")
     def ref(x: Any) -> str:
         if x.__class__ is Value:
             return _name(x)

@@ -23,7 +23,7 @@ from ember.compiler.ir import Graph, Value
 from ember.compiler.passes import PassContext, run_passes
 from ember.compiler.signature import unflatten
 from ember.ops.registry import Op, apply
-from ember.tensor import Tensor, _make
+from ember.tensor import _make
 
 __all__ = ["JointEntry", "trace_backward"]
 
@@ -34,12 +34,13 @@ class CompiledCall(Op):
     saves = ()
 
     def __init__(self, name: str, forward_run: Callable, backward_run: Callable,
-                 n_visible: int, n_saved: int, n_inputs: int) -> None:
+                 n_visible: int, n_saved: int, n_inputs: int, needs_grad: list) -> None:
         self.name = f"compiled_{name}"
         super().__init__()
         self.hidden = n_saved
         self._fwd, self._bwd = forward_run, backward_run
         self._n_visible, self._n_inputs = n_visible, n_inputs
+        self._needs_grad = needs_grad     # which visible outputs the backward graph takes
 
     def forward(self, xp: Any, *arrays: Any) -> Any:
         outs, _ = self._fwd(*arrays[:self._n_inputs])
@@ -49,7 +50,8 @@ class CompiledCall(Op):
         if grad_state.enabled:
             raise RuntimeError(f"{self.name}: double backward (create_graph=True) through an "
                                f"ember.compile'd function is not supported; call it eagerly")
-        outs, _ = self._bwd(*[g._data for g in grads], *ctx.saved)
+        outs, _ = self._bwd(*[g._data for g, need in zip(grads, self._needs_grad) if need],
+                            *ctx.saved)
         return tuple(None if o is None else _make(o) for o in outs)
 
 
@@ -111,7 +113,7 @@ class JointEntry:
 
     def __init__(self, graph: Graph, backward: Graph, saved: list, guards: list,
                  out_spec: Any, positions: list, grad_captures: list, trace_s: float,
-                 options: dict | None) -> None:
+                 options: dict | None, needs_grad: list) -> None:
         visible = list(graph.outputs)
         ctx = PassContext()
         graph.outputs = [v for v in visible if v.__class__ is Value] + saved
@@ -130,7 +132,8 @@ class JointEntry:
         self.stats = ctx.stats
         self.op = CompiledCall(graph.name, executor.build(graph), executor.build(backward),
                                len(graph.outputs) - len(saved), len(saved),
-                               len(graph.inputs))
+                               len(graph.inputs), needs_grad)
+        self.needs_grad = needs_grad
 
     def valid(self) -> bool:
         return all(fn() == expected for fn, expected in self.guards)
@@ -139,6 +142,6 @@ class JointEntry:
         args = tuple(leaves[i] for i in self.positions) + tuple(self.grad_captures)
         outs = apply(self.op, args, {})
         outs = outs if isinstance(outs, tuple) else (outs,)
-        it = iter(outs)
+        it = iter(o if need else _make(o._data) for o, need in zip(outs, self.needs_grad))
         res = [next(it) if v.__class__ is Value else v for v in self.visible]
         return unflatten(self.out_spec, res)

@@ -20,7 +20,7 @@ def flatten(tree: Any) -> tuple[list, Any]:
     leaves: list = []
 
     def walk(x: Any) -> Any:
-        if type(x) in (tuple, list):
+        if isinstance(x, (tuple, list)) and (type(x) in (tuple, list) or hasattr(x, "_fields")):
             return (type(x), tuple(walk(e) for e in x))
         if type(x) is dict:
             return (dict, tuple(x.keys()), tuple(walk(e) for e in x.values()))
@@ -38,6 +38,8 @@ def unflatten(spec: Any, leaves: list) -> Any:
             return next(it)
         if s[0] is dict:
             return dict(zip(s[1], (build(e) for e in s[2])))
+        if hasattr(s[0], "_fields"):            # a named tuple (ember.return_types)
+            return s[0](*(build(e) for e in s[1]))
         return s[0](build(e) for e in s[1])
     return build(spec)
 

@@ -16,7 +16,7 @@ from ember.autograd.grad_mode import state as grad_state
 from ember.backend import array_module
 from ember.ops.inplace import inplace, inplace_method
 from ember.ops.registry import Op, register, tensor_method
-from ember.tensor import Tensor
+from ember.tensor import Tensor, trace_observers
 
 __all__ = ["index_put", "getitem", "select"]
 
@@ -275,7 +275,8 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
                            f"match, got {self.dtype} for the destination and {value.dtype} "
                            f"for the source.")
     v = _values(self, value)
-    if grad_state.enabled and (self._rg or v._rg):
+    if (grad_state.enabled and (self._rg or v._rg)) or trace_observers:
+        # recording autograd, or tracing a graph: the write must be an op
         inplace(self, lambda t, val: _index_put(t, val, idx=idx), v, name="__setitem__")
         return
     data = self._data

@@ -54,12 +54,7 @@ def enabled_passes(options: dict | None = None) -> list[str]:
 def run_passes(graph: Graph, ctx: PassContext, options: dict | None = None) -> Graph:
     """Run every enabled pass over ``graph`` (in place) and return it."""
     for name in enabled_passes(options):
-        try:
-            module: Any = importlib.import_module(ORDER[name])
-        except ModuleNotFoundError as e:     # TEMPORARY while the passes are being written
-            if e.name == ORDER[name]:
-                continue
-            raise
+        module: Any = importlib.import_module(ORDER[name])
         before = len(graph.nodes)
         module.run(graph, ctx)
         ctx.stats.setdefault(name, before - len(graph.nodes))
