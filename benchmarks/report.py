@@ -85,15 +85,21 @@ def markdown_section(results: dict[str, Any]) -> str:
 
 def update_doc(path: str, results: dict[str, Any]) -> None:
     """Replace the text between the result markers of ``path`` (append them if absent)."""
-    section = f"{BEGIN}\n{markdown_section(results)}\n{END}"
+    replace_section(path, markdown_section(results), BEGIN, END, "# Benchmarks\n")
+
+
+def replace_section(path: str, body: str, begin: str, end_marker: str, title: str) -> None:
+    """Write ``body`` between the markers ``begin`` and ``end_marker`` of the Markdown file
+    ``path`` (atomically), appending them if absent; a missing file starts with ``title``."""
+    section = f"{begin}\n{body}\n{end_marker}"
     try:
         with open(path) as f:
             text = f.read()
     except FileNotFoundError:
-        text = "# Benchmarks\n"
-    start, end = text.find(BEGIN), text.find(END)
+        text = title
+    start, end = text.find(begin), text.find(end_marker)
     if start >= 0 and end > start:
-        text = text[:start] + section + text[end + len(END):]
+        text = text[:start] + section + text[end + len(end_marker):]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     _atomic_write(path, text)

@@ -8,6 +8,9 @@ hyper-parameters, whether a captured ``.grad`` exists) are checked on every call
 failed guard retraces. Code a graph cannot capture (branching on a tensor's value,
 random numbers outside ops) raises with ``fullgraph=True`` and otherwise sends that
 function back to eager mode with one warning.
+
+A compiled function's graphs own preallocated buffers (memory planning), so one compiled
+function must not run in two threads at the same time; compile it once per thread.
 """
 from __future__ import annotations
 
