@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ember.ops.creation import ones, zeros
 from ember.ops.registry import Op, register
 from ember.tensor import Tensor
 
@@ -28,18 +27,36 @@ class Embedding(Op):
 
     def backward(self, ctx: Any, g: Tensor) -> tuple:
         idx, w = ctx.inputs
-        scale = None
-        if ctx.attrs["scale_grad_by_freq"]:
-            counts = zeros(w.shape[0], dtype=g.dtype).index_put(
-                (idx,), ones(tuple(idx.shape), dtype=g.dtype), accumulate=True)
-            scale = 1 / counts[idx]
-        pad = ctx.attrs["padding_idx"]
-        if pad is not None:
-            keep = (idx != pad).to(g.dtype)
-            scale = keep if scale is None else scale * keep
-        if scale is not None:
-            g = g * scale.unsqueeze(-1)
-        return None, zeros(tuple(w.shape), dtype=g.dtype).index_put((idx,), g, accumulate=True)
+        return None, _embedding_backward(idx, g, rows=w.shape[0], **ctx.attrs)
+
+
+class EmbeddingBackward(Op):
+    """The weight gradient of ``embedding``: ``g``'s rows added up per index (an op taking
+    the indices as an input, so a traced graph reads each call's indices)."""
+
+    saves = (0,)
+
+    def forward(self, xp: Any, indices: Any, g: Any, *, rows: int, padding_idx: Any,
+                scale_grad_by_freq: bool) -> Any:
+        flat = indices.reshape(-1)
+        g = g.reshape(flat.size, g.shape[-1])
+        if scale_grad_by_freq:
+            counts = xp.bincount(flat, minlength=rows)
+            g = g / counts[flat].astype(g.dtype)[:, None]
+        out = xp.zeros((rows, g.shape[1]), dtype=g.dtype)
+        xp.add.at(out, flat, g)
+        if padding_idx is not None:
+            out[padding_idx] = 0
+        return out
+
+    def backward(self, ctx: Any, gg: Tensor) -> tuple:
+        a = ctx.attrs
+        idx = ctx.inputs[0]
+        if a["scale_grad_by_freq"] or a["padding_idx"] is not None:
+            raise RuntimeError("embedding: double backward with padding_idx or "
+                               "scale_grad_by_freq is not supported")
+        return None, embedding(idx, gg, padding_idx=None, scale_grad_by_freq=False)
 
 
 embedding = register(Embedding())
+_embedding_backward = register(EmbeddingBackward())

@@ -12,8 +12,6 @@ import ember.nn.functional as F
 from ember.models import MLP, LeNet5, TransformerClassifier, resnet18
 from compile_check import assert_same
 
-INDEX_ATTRS = ("bug: embedding's backward (index_put) carries its index array in attrs, so "
-               "the tracer raises GraphBreak 'received index arrays computed in Python'")
 
 VOCAB, SEQ = 30, 6
 
@@ -101,8 +99,7 @@ OPTIMIZERS = {
 SLOW = pytest.mark.slow          # ResNet-18 train steps: about 5 s each way on 2 cores
 TRAIN_CASES = [("mlp", "sgd_momentum"), ("mlp", "adam"), ("lenet5", "sgd_momentum"),
                ("lenet5", "adam"), pytest.param("resnet18", "sgd_momentum", marks=SLOW),
-               pytest.param("transformer", "adam",
-                            marks=pytest.mark.xfail(strict=True, reason=INDEX_ATTRS))]
+               ("transformer", "adam")]
 
 
 def _seeded(fn, seed):
@@ -139,8 +136,7 @@ def test_transformer_train_step_with_graph_break_still_equals_eager():
 
 
 @pytest.mark.parametrize("name", ["mlp", "lenet5", pytest.param("resnet18", marks=SLOW),
-                                  pytest.param("transformer", marks=pytest.mark.xfail(
-                                      strict=True, reason=INDEX_ATTRS))])
+                                  "transformer"])
 def test_compiled_module_in_eager_training_loop_equals_eager(name):
     """``ember.compile(model)`` returns outputs that need grad; the eager loss, backward
     and optimizer step go through its backward graph."""

@@ -38,7 +38,7 @@ def mask(*shape):
 
 # known limitations; each xfail is strict, so it flips when fixed
 INDEX_ATTRS = ("bug: the index/index_put ops behind x[tensor], take_along_dim, scatter, "
-               "index_select/add/copy/fill, take, masked_select, embedding's backward and "
+               "index_select/add/copy/fill, take, masked_select and "
                "cross_entropy with weight/ignore_index carry index arrays in attrs, so the "
                "tracer raises GraphBreak 'received index arrays computed in Python'")
 ONE_HOT_ITEM = ("bug: one_hot validates its indices with .item() even when num_classes is "
@@ -199,10 +199,9 @@ INDEXING = [
          r(4, 3), np.array([1, 1, 2]), r(3, 3), xfail={"all": INDEX_ATTRS}),
     case("take", lambda m, x, i: m.take(x, i), r(3, 4), ints(2, 2, hi=12),
          xfail={"all": INDEX_ATTRS}),
-    case("embedding", lambda m, i, w: f(m).embedding(i, w), ints(2, 5, hi=6), r(6, 3),
-         xfail={"grad": INDEX_ATTRS, "joint": INDEX_ATTRS}),
+    case("embedding", lambda m, i, w: f(m).embedding(i, w), ints(2, 5, hi=6), r(6, 3)),
     case("embedding_padding", lambda m, i, w: f(m).embedding(i, w, padding_idx=0),
-         ints(4, hi=6), r(6, 3), xfail={"grad": INDEX_ATTRS, "joint": INDEX_ATTRS}),
+         ints(4, hi=6), r(6, 3)),
     case("one_hot", lambda m, i: f(m).one_hot(i, 5) * 2, ints(2, 3, hi=5),
          xfail={"all": ONE_HOT_ITEM}),
     case("gather_size0", lambda m, x, i: m.gather(x, 1, i), r(2, 3),
