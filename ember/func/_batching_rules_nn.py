@@ -222,6 +222,18 @@ def _embedding(c: Call) -> Any:
     return c.run(c.full(0) + offsets, w.reshape((n * rows,) + tuple(w.shape)[2:]))
 
 
+@rule("embedding_backward")
+def _embedding_backward(c: Call) -> Any:
+    if c.attrs["padding_idx"] is not None:       # the padding row differs per example
+        return fallback(c)
+    from ember.ops.creation import arange
+    n, rows = c.size, c.attrs["rows"]
+    idx = c.full(0)
+    offsets = arange(n, dtype=idx.dtype).reshape((n,) + (1,) * c.ndim[0]) * rows
+    out = c.run(idx + offsets, c.full(1), rows=n * rows)
+    return out.reshape((n, rows) + tuple(out.shape)[1:])
+
+
 # -- dropout ---------------------------------------------------------------------------------
 
 @decomposition("dropout")
