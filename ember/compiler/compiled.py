@@ -25,7 +25,7 @@ import numpy as np
 from ember.compiler import executor
 from ember.compiler.dynamic import generalize
 from ember.compiler.ir import Graph
-from ember.compiler.joint import JointEntry, trace_backward
+from ember.compiler.joint import Guarded, JointEntry, trace_backward
 from ember.compiler.passes import PassContext, run_passes
 from ember.compiler.signature import flatten, signature, unflatten
 from ember.compiler.tracer import GraphBreak, Tracer
@@ -39,7 +39,7 @@ CACHE_LIMIT = 8
 _MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
-class _Entry:
+class _Entry(Guarded):
     """One traced signature: the optimized graph, its executor and its guards."""
 
     __slots__ = ("graph", "run", "guards", "out_spec", "positions", "trace_s", "stats",
@@ -67,12 +67,6 @@ class _Entry:
                                               self.out_spec, self.positions, 0.0, self.stats,
                                               batch)
         return v
-
-    def valid(self) -> bool:
-        for fn, expected in self.guards:
-            if fn() != expected:
-                return False
-        return True
 
     def __call__(self, leaves: list) -> Any:
         outs, grads = self.run(*[leaves[i]._data for i in self.positions])

@@ -25,7 +25,7 @@ from ember.compiler.signature import unflatten
 from ember.ops.registry import Op, apply
 from ember.tensor import _make
 
-__all__ = ["JointEntry", "trace_backward"]
+__all__ = ["Guarded", "JointEntry", "trace_backward"]
 
 
 class CompiledCall(Op):
@@ -105,7 +105,20 @@ def _value_or_none(tracer: Any, g: Any) -> Value | None:
     return None if g is None else tracer.value_of(g)
 
 
-class JointEntry:
+class Guarded:
+    """A cache entry valid while each recorded guard ``fn()`` still equals its value."""
+
+    __slots__ = ()
+    guards: list
+
+    def valid(self) -> bool:
+        for fn, expected in self.guards:
+            if fn() != expected:
+                return False
+        return True
+
+
+class JointEntry(Guarded):
     """A cached signature whose outputs carry gradients (see the module docstring)."""
 
     batch = None
@@ -134,9 +147,6 @@ class JointEntry:
                                len(graph.outputs) - len(saved), len(saved),
                                len(graph.inputs), needs_grad)
         self.needs_grad = needs_grad
-
-    def valid(self) -> bool:
-        return all(fn() == expected for fn, expected in self.guards)
 
     def __call__(self, leaves: list) -> Any:
         args = tuple(leaves[i] for i in self.positions) + tuple(self.grad_captures)

@@ -266,15 +266,8 @@ class BatchedTensor(Tensor):
 
 def batched(phys: Tensor, level: "Level") -> BatchedTensor:
     """Wrap ``phys`` (batch dim first) as a batched tensor of ``level``."""
-    t = object.__new__(BatchedTensor)
-    t._data = logical(phys, level)
-    t._rg = False
-    t.grad = None
-    t.grad_fn = None
-    t._nr = 0
-    t._vc = [0, 0]
-    t._base = None
-    t._hooks = None
+    t = _make(logical(phys, level))
+    t.__class__ = BatchedTensor         # same slots as Tensor: only the methods differ
     return t
 
 
