@@ -11,12 +11,16 @@ A :class:`Graph` is a plain data structure:
   second copy of any math), ``node.inputs`` mixes :class:`Value` s and literals (Python
   scalars, ``None``, 0-d arrays from promoted scalars), ``node.attrs`` are the keyword
   attributes and ``node.outputs`` the values it defines (visible outputs, then the hidden
-  ones an op keeps for its backward);
+  ones an op keeps for its backward). Index arrays that the graph computes (``x[i]``
+  with a tensor ``i``) are inputs too: such a node's op is a
+  :class:`~ember.compiler.ir_ops.WithIndexArrays` around the registry op, and its attrs
+  hold :class:`~ember.compiler.ir_ops.Slot` s (printed ``$in0``) where the arrays go;
 * ``outputs``: what the function returns (values or literals), and ``grad_effects``:
   ``(tensor, value_or_None)`` pairs, the ``.grad`` each leaf holds after a call.
 
-Nodes whose op declares ``mutates`` (input positions it writes) or ``random = True``
-have effects: passes never delete, merge or fold them, nor move reads across them.
+Nodes whose op declares ``mutates`` (input positions it writes), ``random = True`` or
+``checks = True`` (a value check that may raise) have effects: passes never delete,
+merge or fold them, nor move reads across them.
 """
 from __future__ import annotations
 
@@ -95,8 +99,11 @@ class Node:
 
     @property
     def has_effects(self) -> bool:
-        """Writes an input or draws random numbers: must run exactly as traced."""
-        return bool(self.mutated) or getattr(self.op, "random", False)
+        """Writes an input, draws random numbers or checks values (and may raise): must
+        run exactly as traced."""
+        op = self.op
+        return bool(self.mutated) or getattr(op, "random", False) or \
+            getattr(op, "checks", False)
 
     def __repr__(self) -> str:
         return _node_line(self)
@@ -108,6 +115,10 @@ def _lit(x: Any) -> str:
     if isinstance(x, np.ndarray):
         return f"array({x.tolist()!r}, {x.dtype})" if x.size <= 4 else \
             f"array(shape={list(x.shape)}, {x.dtype})"
+    if isinstance(x, tuple):
+        return f"({', '.join(_lit(e) for e in x)}{',' if len(x) == 1 else ''})"
+    if isinstance(x, type) or callable(x) and hasattr(x, "__qualname__"):
+        return x.__qualname__
     return repr(x)
 
 

@@ -26,7 +26,8 @@ import numpy as np
 from ember.autograd.grad_mode import state as grad_state
 from ember.backend.dtypes import from_numpy_dtype
 from ember.compiler.ir import Graph, Value
-from ember.compiler.ir_ops import copy_into
+from ember.compiler.ir_ops import Slot, copy_into, with_index_arrays
+from ember.ops.checks import IndexConstant
 from ember.ops.registry import REGISTRY, _promoted_dtype, dispatch_below, dispatch_hooks
 from ember.tensor import Tensor, trace_observers
 
@@ -148,10 +149,15 @@ class Tracer:
         if self.broken is not None:
             return dispatch_below(op, args, attrs)
         try:
-            if attrs and _has_array(attrs.values()):
-                raise _Stop(f"{op.name} received index arrays computed in Python (indexing "
-                            f"with a tensor or a list); a graph would replay them unchanged")
+            dyn = op.dynamic_shape
+            if dyn and (dyn is True or dyn(attrs)):
+                raise _Stop(f"{op.name} gives a result whose shape depends on its input's "
+                            f"values (nonzero, masked_select, x[bool mask]); a graph fixes "
+                            f"every shape when it is traced")
             ins = [self.value_of(a) if isinstance(a, Tensor) else a for a in args]
+            extra: list = []
+            if attrs and _has_array(attrs.values()):
+                attrs_in_graph = {k: self._slotted(v, extra) for k, v in attrs.items()}
         except _Stop as e:
             self.fail(str(e))
             return dispatch_below(op, args, attrs)
@@ -173,7 +179,11 @@ class Tracer:
                 hidden = (None,) * op.hidden
         meta = [(o._data.shape, o._data.dtype) for o in visible]
         meta += [((), np.float32) if h is None else (h.shape, h.dtype) for h in hidden]
-        node = self.graph.add_node(op, ins, attrs, meta, n_visible=len(visible))
+        if extra:
+            node = self.graph.add_node(with_index_arrays(op, len(ins)), ins + extra,
+                                       attrs_in_graph, meta, n_visible=len(visible))
+        else:
+            node = self.graph.add_node(op, ins, attrs, meta, n_visible=len(visible))
         in_arrays = {id(a._data) for a in args if isinstance(a, Tensor)}
         for o, v in zip(visible, node.outputs):
             self.by_tensor[id(o)] = (o, v)
@@ -183,6 +193,23 @@ class Tracer:
             if h is not None:
                 self.by_array[id(h)] = (h, v)
         return out
+
+    def _slotted(self, x: Any, extra: list) -> Any:
+        """An attr with each index array that a traced tensor holds replaced by a
+        :class:`~ember.compiler.ir_ops.Slot` (its value appended to ``extra``); arrays
+        fixed by the code (:class:`~ember.ops.checks.IndexConstant`) stay."""
+        if isinstance(x, np.ndarray):
+            if isinstance(x, IndexConstant):
+                return x
+            hit = self.by_array.get(id(x))
+            if hit is None or hit[0] is not x:
+                raise _Stop("an op received index arrays computed outside Ember's ops; a "
+                            "graph would replay them unchanged")
+            extra.append(hit[1])
+            return Slot(len(extra) - 1)
+        if isinstance(x, (tuple, list)):
+            return type(x)(self._slotted(e, extra) for e in x)
+        return x
 
     def _promote(self, op: Any, args: tuple, ins: list) -> None:
         """Make the dispatcher's implicit dtype promotion explicit: casts and 0-d arrays."""

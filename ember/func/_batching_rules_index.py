@@ -200,3 +200,14 @@ def _nonzero(c: Call) -> Any:
     raise RuntimeError("vmap: We do not support batching operators that can output dynamic "
                        "shape. Attempted to vmap over nonzero (also behind where(cond), "
                        "argwhere and boolean-mask indexing).")
+
+
+@rule("one_hot")
+def _one_hot(c: Call) -> Any:
+    return c.run(c.args[0])          # elementwise with a trailing class dim: batch stays first
+
+
+@rule("assert_values")
+def _assert_values(c: Call) -> Any:
+    """Value checks look at values only (ranges), so they run on the physical arrays."""
+    return c.run(*c.args).expand((c.size,))

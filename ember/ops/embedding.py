@@ -60,3 +60,23 @@ class EmbeddingBackward(Op):
 
 embedding = register(Embedding())
 _embedding_backward = register(EmbeddingBackward())
+
+
+class OneHot(Op):
+    """int64 one-hot rows: ``out[..., k] = (t[...] == k)`` for ``k < num_classes``; class
+    values outside ``[0, num_classes)`` raise (checked on each call's values)."""
+
+    differentiable = False
+
+    def forward(self, xp: Any, t: Any, *, num_classes: int) -> Any:
+        if t.size:
+            lo, hi = int(t.min()), int(t.max())
+            if lo < 0:
+                raise RuntimeError(f"one_hot: Class values must be non-negative (got {lo}).")
+            if hi >= num_classes:
+                raise RuntimeError(f"one_hot: Class values must be smaller than num_classes "
+                                   f"(got {hi} for num_classes={num_classes}).")
+        return (t[..., None] == xp.arange(num_classes)).astype(xp.int64)
+
+
+one_hot = register(OneHot())

@@ -14,9 +14,10 @@ import numpy as np
 
 from ember.autograd.grad_mode import state as grad_state
 from ember.backend import array_module
+from ember.ops.checks import IndexConstant, check_values, index_constant
 from ember.ops.inplace import inplace, inplace_method
 from ember.ops.registry import Op, register, tensor_method
-from ember.tensor import Tensor, trace_observers
+from ember.tensor import Tensor, _read, trace_observers
 
 __all__ = ["index_put", "getitem", "select"]
 
@@ -37,15 +38,25 @@ def normalize_index(index: Any, shape: tuple) -> tuple:
     if not isinstance(index, tuple):
         index = (index,)
     out = []
+    sources: list = []          # the tensor each index array comes from (for value checks)
     for i in index:
+        source = None
         if isinstance(i, Tensor):
+            if trace_observers:
+                i = _traceable_index(i)
             a = _index_array(i._data)
-            out.append(int(a) if a.ndim == 0 and a.dtype.kind != "b" else a)
+            if a.ndim == 0 and a.dtype.kind != "b":
+                _read(i, "a 0-d integer tensor used as an index")
+                a = int(a)
+            else:
+                source = i
+            out.append(a)
         elif isinstance(i, (list, np.ndarray)):
             a = np.asarray(i)
-            out.append(_index_array(a.astype(np.int64) if a.size == 0 else a))
+            a = _index_array(a.astype(np.int64) if a.size == 0 else a)
+            out.append(a if a.__class__ is not np.ndarray else a.view(IndexConstant))
         elif isinstance(i, bool):
-            out.append(np.asarray(i))
+            out.append(index_constant(i))
         elif i is None or i is Ellipsis or isinstance(i, (int, np.integer)):
             out.append(i)
         elif isinstance(i, slice):
@@ -59,13 +70,27 @@ def normalize_index(index: Any, shape: tuple) -> tuple:
         else:
             raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and long or "
                              f"byte Variables are valid indices (got {type(i).__name__})")
-    _check_bounds(out, shape)
+        sources.append(source)
+    _check_bounds(out, shape, sources)
     return tuple(out)
 
 
-def _check_bounds(idx: list, shape: tuple) -> None:
+def _traceable_index(i: Tensor) -> Tensor:
+    """While tracing: an index tensor whose array the index holds as it is (int32 and
+    uint8 indices converted by ops, so that the graph converts each call's index)."""
+    dt = i._data.dtype
+    if dt == np.int32:
+        return i.long()
+    if dt == np.uint8:
+        return i.bool()
+    return i
+
+
+def _check_bounds(idx: list, shape: tuple, sources: list | None = None) -> None:
     """Raise PyTorch's IndexError for too many indices, out-of-range integers and masks
-    whose shape does not match the dimensions they cover."""
+    whose shape does not match the dimensions they cover. ``sources`` holds the tensor
+    each index array came from (None for the others): their range check is a value
+    check that a traced graph repeats."""
     def width(i: Any) -> int:
         if i is None or i is Ellipsis:
             return 0
@@ -74,7 +99,7 @@ def _check_bounds(idx: list, shape: tuple) -> None:
     if used > len(shape):
         raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
     d = 0
-    for i in idx:
+    for j, i in enumerate(idx):
         if i is Ellipsis:
             d += len(shape) - used
         elif isinstance(i, np.ndarray) and i.dtype.kind == "b":
@@ -86,7 +111,8 @@ def _check_bounds(idx: list, shape: tuple) -> None:
             d += i.ndim
         elif i is not None:
             if not isinstance(i, slice):
-                check_range(i, shape[d], d)
+                source = sources[j] if sources else None
+                check_values(check_range, (i if source is None else source,), shape[d], d)
             d += 1
 
 
@@ -137,10 +163,16 @@ def _target(out: Any, idx: tuple) -> tuple:
     return out, last
 
 
+def _has_mask(attrs: dict) -> bool:
+    return any(isinstance(i, np.ndarray) and i.dtype.kind == "b" for i in attrs["idx"])
+
+
 class Index(Op):
-    """Advanced indexing (a copy); its gradient scatter-adds into zeros."""
+    """Advanced indexing (a copy); its gradient scatter-adds into zeros. With a bool
+    mask, the result's size is the mask's count of True values."""
 
     saves = ()
+    dynamic_shape = staticmethod(_has_mask)
 
     def forward(self, xp: Any, x: Any, *, idx: tuple) -> Any:
         for s in _steps(idx):

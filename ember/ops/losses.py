@@ -27,10 +27,9 @@ def class_dim(x: Any) -> int:
     return 1 if x.ndim > 1 else 0
 
 
-def check_class_targets(name: str, target: Tensor, c: int, ignore_index: int) -> None:
-    """Raise PyTorch's IndexError if a class index other than ``ignore_index`` is
-    outside ``[0, c)``."""
-    t = target._data
+def check_class_targets(t: Any, name: str, c: int, ignore_index: int) -> None:
+    """Raise PyTorch's IndexError if a class index (in array ``t``) other than
+    ``ignore_index`` is outside ``[0, c)``."""
     if t.size and (t.min() < 0 or t.max() >= c):
         bad = t[(t != ignore_index) & ((t < 0) | (t >= c))]
         if bad.size:
@@ -66,9 +65,9 @@ class CrossEntropy(Op):
 
     def check(self, x: Tensor, t: Tensor, *, ignore_index: int, reduction: str) -> None:
         require_float(self.name, x)
-        check_class_targets(self.name, t, x.shape[class_dim(x)], ignore_index)
 
     def forward(self, xp: Any, x: Any, t: Any, *, ignore_index: int, reduction: str) -> Any:
+        check_class_targets(t, self.name, x.shape[class_dim(x)], ignore_index)
         x2, valid, safe = _rows(xp, x, t, ignore_index)
         logp = log_softmax_array(xp, x2, 1)
         loss = xp.where(valid, -logp[xp.arange(len(safe)), safe], 0)

@@ -19,7 +19,7 @@ from ember.ops.inplace import inplace_method
 from ember.ops.math import exp
 from ember.ops.registry import Op, register, tensor_method
 from ember.ops.shape import _expand
-from ember.tensor import Tensor
+from ember.tensor import Tensor, trace_observers
 
 __all__ = ["sum", "mean", "sum_to_size", "nansum", "nanmean", "var", "std", "var_mean",
            "std_mean", "max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "prod",
@@ -517,9 +517,15 @@ class Prod(Op):
         x = ctx.inputs[0]
         shape, dims, keepdim = tuple(x.shape), ctx.attrs["dims"], ctx.attrs["keepdim"]
         g = _keep(g, shape, dims, keepdim)
-        if not (x._data == 0).any():
+        if not _may_hold_zeros(x):
             return g * _keep(ctx.out, shape, dims, keepdim) / x
         return g * _product_of_others(x, dims)
+
+
+def _may_hold_zeros(x: Tensor) -> bool:
+    """Whether the zero-safe gradient formulas are needed: ``x`` holds a zero, or a graph
+    is being traced (its later inputs may hold zeros, and a graph cannot branch)."""
+    return bool(trace_observers) or bool((x._data == 0).any())
 
 
 def _product_of_others(x: Tensor, dims: tuple) -> Tensor:
@@ -618,7 +624,7 @@ class Cumprod(Op):
 
     def backward(self, ctx: Any, g: Tensor) -> Tensor:
         x, dim = ctx.inputs[0], ctx.attrs["dim"]
-        if not (x._data == 0).any():
+        if not _may_hold_zeros(x):
             return _cumsum(g * ctx.out, dim=dim, reverse=True) / x
         # With k the first zero of a slice and late_i = sum_{j>=i} g_j prod_{l<=j, l!=k} x_l:
         # before k the usual formula holds, at k the gradient is late_k, and after k it is

@@ -59,7 +59,10 @@ class Op:
     * ``hidden``: how many trailing forward outputs are kept for backward (``ctx.saved``)
       instead of being returned;
     * ``saves``: indices of inputs whose values backward reads (checked against in-place
-      modification); ``saves_output``: whether backward reads ``ctx.out``.
+      modification); ``saves_output``: whether backward reads ``ctx.out``;
+    * ``dynamic_shape``: True (or a function of the attrs returning True) when an output's
+      shape depends on the input *values* (``nonzero``, ``x[mask]``): a graph cannot fix
+      it, so graph mode stops there.
     """
 
     name = ""
@@ -70,6 +73,7 @@ class Op:
     hidden = 0
     saves: tuple | None = None      # None: all inputs
     saves_output = False
+    dynamic_shape: Any = False
 
     def __init__(self) -> None:
         if not self.name:
@@ -145,6 +149,8 @@ def _promoted_dtype(op: Op, args: tuple) -> DType:
 
 
 def _error(op: Op, args: tuple, e: Exception) -> Exception:
+    if str(e).startswith(f"{op.name}:") and not isinstance(e, ValueError):
+        return e                    # the op's own value check: already names the op
     shapes = ", ".join(str(tuple(a.shape)) if isinstance(a, Tensor) else repr(a)
                        for a in args)
     kind = RuntimeError if isinstance(e, (ValueError, FloatingPointError)) else type(e)

@@ -12,12 +12,14 @@ from typing import Any
 import numpy as np
 
 from ember.ops._util import norm_dim
-from ember.ops.elementwise import where
+from ember.ops.checks import check_values, index_constant
+from ember.ops.creation import zeros
+from ember.ops.elementwise import remainder, where
 from ember.ops.indexing import _index_put, _values, check_range, indexed
 from ember.ops.inplace import inplace_method
 from ember.ops.registry import Op, register, tensor_method
 from ember.ops.shape import broadcast_shapes, expand, reshape
-from ember.backend.dtypes import int64
+from ember.backend.dtypes import bool_, int64
 from ember.tensor import Tensor
 
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_copy",
@@ -28,14 +30,15 @@ _INT32_64 = (np.int32, np.int64)
 
 
 def _index_of(index: Any, op: str, allowed: tuple = _INT32_64, kind: type = RuntimeError,
-              msg: str = "") -> Any:
-    """The index tensor's array, after checking its dtype against ``allowed``."""
+              msg: str = "") -> Tensor:
+    """The index tensor as int64, after checking its dtype against ``allowed`` (the
+    conversion is an op, so a traced graph converts each call's index)."""
     if not isinstance(index, Tensor):
         raise TypeError(f"{op}(): index must be a Tensor, got {type(index).__name__}")
     if index._data.dtype not in allowed:
         names = "int32/int64" if len(allowed) == 2 else "int64"
         raise kind(msg or f"{op}(): Expected dtype {names} for index, got {index.dtype}")
-    return index._data.astype(np.int64, copy=False)
+    return index if index._data.dtype == np.int64 else index.long()
 
 
 def _same_dtype(input: Tensor, src: Tensor, op: str, what: str = "src") -> None:
@@ -49,17 +52,18 @@ def _along(index: Any, dim: int) -> tuple:
     index of gather/scatter)."""
     n = index.ndim
     return tuple(index if d == dim else
-                 np.arange(index.shape[d]).reshape((-1,) + (1,) * (n - d - 1))
+                 index_constant(np.arange(index.shape[d]).reshape((-1,) + (1,) * (n - d - 1)))
                  for d in range(n))
 
 
 def _prepare(input: Tensor, dim: int, index: Tensor, op: str, src: Any = None) -> tuple:
     """Checks shared by gather and scatter; returns (dim, 1-d-or-more input, index array,
     advanced index)."""
-    idx = _index_of(index, op)
+    index = _index_of(index, op)
     x = input if input.ndim else reshape(input, (1,))
-    if idx.ndim == 0:
-        idx = idx.reshape(1)
+    if index.ndim == 0:
+        index = reshape(index, (1,))
+    idx = index._data
     d = norm_dim(dim, input.ndim, op)
     if idx.ndim != x.ndim:
         raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as "
@@ -74,7 +78,7 @@ def _prepare(input: Tensor, dim: int, index: Tensor, op: str, src: Any = None) -
             else ""
         raise RuntimeError(f"{op}(): Expected index {list(idx.shape)} to be no larger than "
                            f"self {list(x.shape)} apart from dimension {d}{extra}")
-    check_range(idx, x.shape[d], d, negative=False, kind=RuntimeError, op=f"{op}(): ")
+    check_values(check_range, (index,), x.shape[d], d, False, RuntimeError, f"{op}(): ")
     return d, x, idx, _along(idx, d)
 
 
@@ -213,14 +217,15 @@ def _dim_index(input: Tensor, dim: int, index: Tensor, op: str, negative: bool,
                range_error: type = RuntimeError) -> tuple:
     """Checks for the index_* family: ``index`` a vector (or scalar) of in-range ints;
     returns (dim, input as >= 1-d, advanced index)."""
-    idx = _index_of(index, op, allowed, dtype_error)
-    if idx.ndim > 1:
-        raise IndexError(f"{op}(): Index is supposed to be a vector, got {idx.ndim} dims")
-    idx = idx.reshape(-1)
+    index = _index_of(index, op, allowed, dtype_error)
+    if index.ndim > 1:
+        raise IndexError(f"{op}(): Index is supposed to be a vector, got {index.ndim} dims")
+    if index.ndim == 0:
+        index = reshape(index, (1,))
     x = input if input.ndim else reshape(input, (1,))
     d = norm_dim(dim, input.ndim, op)
-    check_range(idx, x.shape[d], d, negative=negative, kind=range_error, op=f"{op}(): ")
-    return d, x, (slice(None),) * d + (idx,)
+    check_values(check_range, (index,), x.shape[d], d, negative, range_error, f"{op}(): ")
+    return d, x, (slice(None),) * d + (index._data,)
 
 
 def _restore(out: Tensor, input: Tensor) -> Tensor:
@@ -284,8 +289,11 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     d, x, idx = _dim_index(input, dim, index, "index_fill_", negative=True,
                            allowed=(np.int64,), dtype_error=IndexError,
                            range_error=IndexError)
-    uniq = idx[:-1] + (np.unique(idx[-1] % max(x.shape[d], 1)),)  # each slot's grad once
-    return _restore(_index_put(x, _values(x, value), idx=uniq), input)
+    n = x.shape[d]
+    hit = zeros(n, dtype=bool_, device=x.device)
+    hit = _index_put(hit, _values(hit, True), idx=idx[-1:])
+    out = where(reshape(hit, (n,) + (1,) * (x.ndim - d - 1)), _values(x, value), x)
+    return _restore(out, input)
 
 
 def _mask_of(mask: Any, op: str) -> Tensor:
@@ -335,6 +343,7 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
 
 class Nonzero(Op):
     differentiable = False
+    dynamic_shape = True
 
     def forward(self, xp: Any, x: Any, *, as_tuple: bool) -> Any:
         if as_tuple:
@@ -365,13 +374,15 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     if not isinstance(index, Tensor) or index._data.dtype != np.int64:
         raise RuntimeError(f"take(): Expected a long tensor for index, but got "
                            f"{getattr(index, 'dtype', type(index).__name__)}")
-    idx = index._data
-    n = input.numel()
+    check_values(_check_take, (index,), input.numel())
+    return indexed(reshape(input, -1), (index._data,))
+
+
+def _check_take(idx: Any, n: int) -> None:
     if idx.size and (idx.max() >= n or idx.min() < -n):
         bad = int(idx.max()) if idx.max() >= n else int(idx.min())
         raise IndexError(f"take(): out of range: tried to access index {bad} on a tensor of "
                          f"{n} elements.")
-    return indexed(reshape(input, -1), (idx,))
 
 
 @tensor_method()
@@ -390,16 +401,15 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
                            f"input, and {indices.ndim} dimensions for indices")
     d = norm_dim(dim, input.ndim, "take_along_dim")
     n = input.shape[d] if input.ndim else 1
-    idx = indices._data
-    check_range(idx, n, d, kind=IndexError, op="take_along_dim(): ")
+    check_values(check_range, (indices,), n, d, True, IndexError, "take_along_dim(): ")
+    wrapped = remainder(indices, max(n, 1))
     if input.ndim == 0:
-        return indexed(reshape(input, (1,)), (idx % 1,))
+        return indexed(reshape(input, (1,)), (wrapped._data,))
     rest = broadcast_shapes(*(tuple(s[:d]) + (1,) + tuple(s[d + 1:])
                               for s in (input.shape, indices.shape)))
     x = expand(input, tuple(rest[:d]) + (input.shape[d],) + tuple(rest[d + 1:]))
-    i = np.broadcast_to(idx % max(n, 1), tuple(rest[:d]) + (idx.shape[d],) +
-                        tuple(rest[d + 1:]))
-    return indexed(x, _along(i, d))
+    i = expand(wrapped, tuple(rest[:d]) + (indices.shape[d],) + tuple(rest[d + 1:]))
+    return indexed(x, _along(i._data, d))
 
 
 for _fn, _name in ((scatter, "scatter_"), (scatter_add, "scatter_add_"),

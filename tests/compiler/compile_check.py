@@ -38,9 +38,12 @@ def _flat(out: Any) -> list:
 
 def _warm(a: Any) -> Any:
     """Other values of the same signature for the calls that run before the graph:
-    floats halved (keeps signs, order and ranges such as [0, 1]), the rest unchanged."""
+    floats halved (keeps signs, order and ranges such as [0, 1]), integer and bool arrays
+    (indices, masks) in reversed order (keeps their range), the rest unchanged."""
     if isinstance(a, np.ndarray) and a.dtype.kind == "f":
         return np.asarray(a * 0.5, dtype=a.dtype)
+    if isinstance(a, np.ndarray) and a.dtype.kind in "biu" and a.size > 1:
+        return np.ascontiguousarray(a.reshape(-1)[::-1].reshape(a.shape))
     return a
 
 

@@ -384,10 +384,63 @@ def test_tensor_indices_are_inputs_or_break_never_baked():
         i = ember.tensor(idx)
         np.testing.assert_allclose(g(x, i).numpy(), x.gather(1, i).sum(1).numpy())
     h = ember.compile(lambda x, i: x[i] * 2)
-    with pytest.warns(UserWarning, match="index arrays"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         for idx in ([0, 1], [2, 0], [1, 1]):
             i = ember.tensor(idx)
             np.testing.assert_allclose(h(x, i).numpy(), (x[i] * 2).numpy())
+    assert len(h.graphs) == 1 and "index(" in str(h.graphs[0])
+    scalar = ember.compile(lambda x, i: x[i] * 2)          # a 0-d index is an int: a read
+    with pytest.warns(UserWarning, match="0-d integer tensor used as an index"):
+        for k in (0, 2, 1):
+            np.testing.assert_allclose(scalar(x, ember.tensor(k)).numpy(), (x[k] * 2).numpy())
+
+
+def test_compiled_index_checks_each_calls_values():
+    """The range checks of indexing ops are graph nodes: a graph traced with good indices
+    raises eager mode's error for bad ones instead of wrapping or misreading them."""
+    x = ember.arange(12.0).reshape(3, 4)
+    cases = [
+        (lambda x, i: x[i], [0, 2], [0, 3], IndexError,
+         "index 3 is out of bounds for dimension 0 with size 3"),
+        (lambda x, i: x.index_select(1, i), [0, 3], [-1, 0], RuntimeError,
+         r"index_select\(\): index -1 is out of bounds"),
+        (lambda x, i: x.take(i), [0, 11], [12, 0], IndexError, r"take\(\): out of range"),
+        (lambda x, i: x.scatter(1, i, 1.0), [[0], [1], [3]], [[0], [4], [1]], RuntimeError,
+         r"scatter\(\): index 4 is out of bounds"),
+        (lambda x, t: F.cross_entropy(x, t), [0, 3, 1], [0, -4, 1], IndexError,
+         "cross_entropy: Target -4 is out of bounds"),
+        (lambda x, t: F.cross_entropy(x, t, weight=ember.ones(4)), [0, 3, 1], [0, 4, 1],
+         IndexError, "cross_entropy: Target 4 is out of bounds"),
+        (lambda x, t: F.one_hot(t, 4) * x[0], [0, 3], [0, 5], RuntimeError,
+         "one_hot: Class values must be smaller than num_classes"),
+    ]
+    for fn, good, bad, kind, msg in cases:
+        compiled = ember.compile(fn, fullgraph=True)
+        for _ in range(3):
+            compiled(x, ember.tensor(good))
+        assert len(compiled.graphs) == 1
+        with pytest.raises(kind, match=msg):
+            fn(x, ember.tensor(bad))
+        with pytest.raises(kind, match=msg):
+            compiled(x, ember.tensor(bad))
+
+
+@pytest.mark.parametrize("fn, what", [
+    (lambda x: x.nonzero() + 1, "nonzero gives a result whose shape depends"),
+    (lambda x: x[x > 3].sum(), "index gives a result whose shape depends"),
+    (lambda x: ember.masked_select(x, x > 3) * 2, "shape depends on its input's values"),
+])
+def test_value_dependent_shapes_break_the_graph(fn, what):
+    x = ember.arange(12.0).reshape(3, 4)
+    strict = ember.compile(fn, fullgraph=True)
+    strict(x)                                    # the first call runs eagerly
+    with pytest.raises(GraphBreak, match=what):
+        strict(x)
+    lenient = ember.compile(fn)
+    with pytest.warns(UserWarning, match=what):
+        for k in range(3):
+            np.testing.assert_allclose(lenient(x + k).numpy(), fn(x + k).numpy())
 
 
 def test_dynamic_batch_reuses_one_graph_by_substitution():

@@ -37,12 +37,6 @@ def mask(*shape):
 
 
 # known limitations; each xfail is strict, so it flips when fixed
-INDEX_ATTRS = ("bug: the index/index_put ops behind x[tensor], take_along_dim, scatter, "
-               "index_select/add/copy/fill, take, masked_select and "
-               "cross_entropy with weight/ignore_index carry index arrays in attrs, so the "
-               "tracer raises GraphBreak 'received index arrays computed in Python'")
-ONE_HOT_ITEM = ("bug: one_hot validates its indices with .item() even when num_classes is "
-                "given: GraphBreak 'reads a tensor's value into Python'")
 VIEW_INPLACE = ("limitation (tracer): in-place write through a view of a tensor created "
                 "inside the compiled function raises GraphBreak")
 
@@ -62,6 +56,12 @@ def case(name, fn, *inputs, xfail=None, **kw):
         marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
         params.append(pytest.param(fn, inputs, mode, kw, id=f"{name}-{mode}", marks=marks))
     return params
+
+
+def _set_mask(x):
+    y = x * 1
+    y[y < 0] = 0.0
+    return y
 
 
 def _set_local(m, x, v):
@@ -175,40 +175,40 @@ SHAPE = [
 INDEXING = [
     case("gather", lambda m, x, i: m.gather(x, 1, i), r(3, 4), ints(3, 2, hi=4)),
     case("take_along_dim", lambda m, x, i: m.take_along_dim(x, i, 0), r(3, 4),
-         ints(2, 4, hi=3), xfail={"all": INDEX_ATTRS}),
+         ints(2, 4, hi=3)),
     case("scatter", lambda m, x, i, s: m.scatter(x, 0, i, s),
-         r(3, 4), np.array([[0, 2, 1, 0], [1, 0, 2, 2]]), r(2, 4), xfail={"all": INDEX_ATTRS}),
-    case("scatter_value", lambda m, x, i: x.scatter(1, i, 2.5), r(3, 4), ints(3, 1, hi=4),
-         xfail={"all": INDEX_ATTRS}),
+         r(3, 4), np.array([[0, 2, 1, 0], [1, 0, 2, 2]]), r(2, 4)),
+    case("scatter_value", lambda m, x, i: x.scatter(1, i, 2.5), r(3, 4), ints(3, 1, hi=4)),
     case("scatter_add", lambda m, x, i, s: m.scatter_add(x, 1, i, s), r(3, 4),
-         ints(3, 5, hi=4), r(3, 5), xfail={"all": INDEX_ATTRS}),
+         ints(3, 5, hi=4), r(3, 5)),
     case("index_select", lambda m, x, i: m.index_select(x, 1, i), r(3, 4),
-         np.array([3, 0, 3]), xfail={"all": INDEX_ATTRS}),
+         np.array([3, 0, 3])),
     case("index_add_copy_fill", lambda m, x, i, s: (m.index_add(x, 0, i, s, alpha=2),
                                                       m.index_copy(x, 0, i, s),
                                                       m.index_fill(x, 1, i, -1.0)),
-         r(3, 4), np.array([2, 0]), r(2, 4), xfail={"all": INDEX_ATTRS}),
+         r(3, 4), np.array([2, 0]), r(2, 4)),
     case("masked_fill", lambda m, x, k: (m.masked_fill(x, k, -2.0), x.masked_fill(~k, 0.5)),
          r(3, 4), mask(4)),
-    case("index_tensor_input", lambda m, x, i: x[i] * 2, r(4, 3), np.array([0, 3, 3, 1]),
-         xfail={"all": INDEX_ATTRS}),
+    case("index_tensor_input", lambda m, x, i: x[i] * 2, r(4, 3), np.array([0, 3, 3, 1])),
     case("index_two_tensors", lambda m, x, i, j: x[i, j] + x[:, j].sum(), r(4, 3),
-         np.array([0, 3]), np.array([2, 1]), xfail={"all": INDEX_ATTRS}),
+         np.array([0, 3]), np.array([2, 1])),
     case("setitem_local", _set_local, r(3, 4), r(4)),
     case("index_put_accumulate", lambda m, x, i, v: m.index_put(x, (i,), v, accumulate=True),
-         r(4, 3), np.array([1, 1, 2]), r(3, 3), xfail={"all": INDEX_ATTRS}),
-    case("take", lambda m, x, i: m.take(x, i), r(3, 4), ints(2, 2, hi=12),
-         xfail={"all": INDEX_ATTRS}),
+         r(4, 3), np.array([1, 1, 2]), r(3, 3)),
+    case("take", lambda m, x, i: m.take(x, i), r(3, 4), ints(2, 2, hi=12)),
     case("embedding", lambda m, i, w: f(m).embedding(i, w), ints(2, 5, hi=6), r(6, 3)),
     case("embedding_padding", lambda m, i, w: f(m).embedding(i, w, padding_idx=0),
          ints(4, hi=6), r(6, 3)),
-    case("one_hot", lambda m, i: f(m).one_hot(i, 5) * 2, ints(2, 3, hi=5),
-         xfail={"all": ONE_HOT_ITEM}),
+    case("one_hot", lambda m, i: f(m).one_hot(i, 5) * 2, ints(2, 3, hi=5)),
     case("gather_size0", lambda m, x, i: m.gather(x, 1, i), r(2, 3),
          np.zeros((2, 0), np.int64)),
-    case("masked_select", lambda m, x, k: m.masked_select(x, k), r(3, 4), mask(3, 4),
-         xfail={"all": INDEX_ATTRS}),
-    case("nonzero", lambda m, x: m.nonzero(x > 0), r(3, 4)),
+    case("index_int32", lambda m, x, i: x[i.int()] + m.index_select(x, 0, i.int()),
+         r(4, 3), np.array([3, 0, 0])),
+    case("index_fill_negative", lambda m, x, i: m.index_fill(x, 1, i, 0.5), r(3, 4),
+         np.array([-1, 0, -1])),
+    case("take_along_dim_negative", lambda m, x, i: m.take_along_dim(x, i, 1), r(3, 4),
+         np.array([[-1, 0], [2, -4], [1, 1]])),
+    case("setitem_mask_local", lambda m, x: _set_mask(x), r(3, 4)),
 ]
 
 JOINING = [
@@ -319,7 +319,7 @@ LOSSES = [
     case("cross_entropy", lambda m, x, t: f(m).cross_entropy(x, t), r(4, 5), ints(4, hi=5)),
     case("cross_entropy_opts", lambda m, x, t, w: f(m).cross_entropy(
         x, t, weight=w, label_smoothing=0.1, ignore_index=2, reduction="sum"),
-        r(6, 4), ints(6, hi=4), pos(4), nondiff=(2,), xfail={"all": INDEX_ATTRS}),
+        r(6, 4), ints(6, hi=4), pos(4), nondiff=(2,)),
     case("cross_entropy_probs", lambda m, x, p: f(m).cross_entropy(x, p.softmax(1)), r(3, 4),
          r(3, 4)),
     case("cross_entropy_spatial", lambda m, x, t: f(m).cross_entropy(x, t, reduction="none"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ember
-from ember.ops.embedding import embedding as _embedding
+from ember.ops.embedding import embedding as _embedding, one_hot as _one_hot
 from ember.tensor import Tensor
 
 __all__ = ["embedding", "one_hot"]
@@ -61,16 +61,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if tensor.dtype != ember.int64:
         raise RuntimeError(f"one_hot is only applicable to index tensor of type LongTensor "
                            f"(got {tensor.dtype.name}).")
-    if tensor.numel():
-        lo, hi = tensor.min().item(), tensor.max().item()
-        if lo < 0:
-            raise RuntimeError(f"one_hot: Class values must be non-negative (got {lo}).")
-        if num_classes == -1:
-            num_classes = hi + 1
-        elif hi >= num_classes:
-            raise RuntimeError(f"one_hot: Class values must be smaller than num_classes "
-                               f"(got {hi} for num_classes={num_classes}).")
-    elif num_classes == -1:
-        raise RuntimeError("one_hot: Can not infer total number of classes from empty "
-                           "tensor.")
-    return (tensor.unsqueeze(-1) == ember.arange(num_classes)).long()
+    if num_classes == -1:
+        if not tensor.numel():
+            raise RuntimeError("one_hot: Can not infer total number of classes from empty "
+                               "tensor.")
+        num_classes = max(int(tensor.max().item()) + 1, 0)
+    return _one_hot(tensor, num_classes=int(num_classes))

@@ -14,6 +14,7 @@ import numpy as np
 import ember
 from ember.nn.functional._distance import pairwise_distance
 from ember.ops import losses as _ops
+from ember.ops.checks import check_values
 from ember.ops.activations import logsigmoid
 from ember.ops.softmax import log_softmax as _log_softmax
 from ember.tensor import Tensor
@@ -176,7 +177,7 @@ def _nll(name: str, logp: Tensor, target: Tensor, weight: Any, ignore_index: int
     cdim = _ops.class_dim(logp)
     c = logp.shape[cdim]
     weight = _class_weights(name, weight, c, logp)
-    _ops.check_class_targets(name, target, c, ignore_index)
+    check_values(_ops.check_class_targets, (target,), name, c, ignore_index)
     valid = target != ignore_index
     safe = ember.where(valid, target, 0)
     w = valid.to(logp.dtype) if weight is None else ember.where(valid, weight[safe], 0.0)
