@@ -11,7 +11,9 @@ Two workloads, each traced into a graph with :func:`ember.compiler.tracer.trace`
 * ``fused+memory``: fusion, then memory planning (preallocated, reused outputs);
 * ``numpy floor``: the same math hand-written as NumPy ufuncs with ``out=`` (no graph);
 * ``numexpr``: the same math as precompiled numexpr expressions with ``out=``, when
-  numexpr is installed (numba would be next, when installed).
+  numexpr is installed;
+* ``numba loop``: the same math as one hand-written numba loop (what a numba code
+  generator for fused nodes could reach at best), when numba is installed.
 
 Results must agree before anything is timed. Interleaved rounds, median per-call CPU time
 in microseconds, one thread (numexpr is set to one thread too: at two threads it was
@@ -41,6 +43,40 @@ try:
     numexpr.set_num_threads(1)
 except ImportError:         # optional: the fused op does not need it
     numexpr = None
+
+try:
+    import numba
+except ImportError:         # optional (the ``fast`` extra)
+    numba = None
+
+
+def _numba_kernels() -> dict[str, Callable]:
+    """One-loop numba versions of the two workloads (compiled once, on first use)."""
+    if numba is None:
+        return {}
+    jit = numba.njit(nogil=True, error_model="numpy")
+
+    @jit
+    def relu_affine(x: Any, w: Any, b: Any, out: Any) -> None:
+        zero = x[0, 0] * 0
+        for i in range(x.shape[0]):
+            for j in range(x.shape[1]):
+                y = x[i, j] * w[j] + b[j]
+                out[i, j] = y if y > zero else zero
+
+    @jit
+    def adam(m: Any, v: Any, p: Any, g: Any, b1: Any, w1: Any, b2: Any, w2: Any, lr: Any,
+             eps: Any) -> None:
+        for i in range(p.shape[0]):
+            mi = m[i] * b1 + g[i] * w1
+            vi = v[i] * b2 + g[i] * g[i] * w2
+            m[i] = mi
+            v[i] = vi
+            p[i] = p[i] - lr * mi / (np.sqrt(vi) + eps)
+    return {"relu": relu_affine, "adam": adam}
+
+
+NUMBA = _numba_kernels()
 
 SIZES = ((64, 128), (512, 128), (4096, 128))
 B1, B2, LR, EPS = 0.9, 0.999, 1e-3, 1e-8
@@ -83,6 +119,8 @@ def relu_case(shape: tuple) -> tuple[dict, Callable]:
         z = np.zeros((), np.float32)
         runs["numexpr"] = lambda: ex(x, w, b, z, out=buf, order="K", casting="safe",
                                      ex_uses_vml=False)
+    if NUMBA:
+        runs["numba loop"] = lambda: NUMBA["relu"](x, w, b, buf) or buf
     return runs, lambda r: np.array_equal(r(), runs["unfused"]())
 
 
@@ -141,6 +179,9 @@ def adam_case(shape: tuple) -> tuple[dict, Callable]:
             sq(vd, g, z[2], z[3], out=vd, **kw)
             upd(pd, md, vd, z[4], z[5], out=pd, **kw)
         runs["numexpr"] = ne_run
+    if NUMBA:
+        flat = [a.reshape(-1) for a in (md, vd, pd, g)]
+        runs["numba loop"] = lambda: NUMBA["adam"](*flat, *c)
 
     def agrees(run: Callable) -> bool:
         results = []
@@ -199,6 +240,7 @@ def main() -> None:
         with open(args.json, "w") as f:
             json.dump({"numpy": np.__version__,
                        "numexpr": getattr(numexpr, "__version__", None),
+                       "numba": getattr(numba, "__version__", None),
                        "results": results}, f, indent=1)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ember.ops.creation import zeros_like
+from ember.optim import _kernels
 from ember.optim._functional import (RuleOptimizer, add_ratio_, advance, check_differentiable,
                                      check_hparams, decay_add_square_, follow_grad, lerp_,
                                      scalar_state, sqrt_plus_, update_rule)
@@ -17,6 +18,10 @@ def _adam(xp: Any, param: Any, grad: Any, exp_avg: Any, exp_avg_sq: Any, max_exp
           step: Any, *, lr: float, beta1: float, beta2: float, eps: float,
           weight_decay: float, maximize: bool, decoupled_weight_decay: bool) -> None:
     t = advance(step)
+    if _kernels.adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, t, lr=lr,
+                     beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+                     maximize=maximize, decoupled_weight_decay=decoupled_weight_decay):
+        return                          # one compiled pass (numba) did the same update
     g = follow_grad(xp, param, grad, maximize=maximize, weight_decay=weight_decay, lr=lr,
                     decoupled=decoupled_weight_decay)
     tmp = xp.empty_like(param)

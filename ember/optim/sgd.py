@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ember.ops.creation import empty_like
+from ember.optim import _kernels
 from ember.optim._functional import (RuleOptimizer, check_differentiable, check_hparams,
                                      follow_grad, update_rule)
 from ember.tensor import Tensor
@@ -15,6 +16,10 @@ __all__ = ["SGD", "sgd"]
 def _sgd(xp: Any, param: Any, grad: Any, buf: Any, *, lr: float, momentum: float,
          dampening: float, nesterov: bool, weight_decay: float, maximize: bool,
          fresh: bool) -> None:
+    if _kernels.sgd(param, grad, buf, lr=lr, momentum=momentum, dampening=dampening,
+                    nesterov=nesterov, weight_decay=weight_decay, maximize=maximize,
+                    fresh=fresh):
+        return                          # one compiled pass (numba) did the same update
     g = follow_grad(xp, param, grad, maximize=maximize, weight_decay=weight_decay)
     if buf is not None:
         if fresh:                       # the first step starts the buffer at the gradient
