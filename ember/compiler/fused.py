@@ -15,9 +15,10 @@ becomes three ufunc calls into the output array, with no temporary at all. Kerne
 shape-polymorphic, so one ``Fused`` serves every batch size of a ``dynamic=True`` graph,
 and equal expressions share one instance (:func:`fused_op`).
 
-Why NumPy ``out=`` and not numexpr or numba: measured in ``benchmarks/fused_kernels.py``
-(see ``docs/compile_kernels.md``); numexpr was 2-4x slower than NumPy on these shapes
-and numba is not installed.
+Why NumPy ``out=``: measured in ``benchmarks/fused_kernels.py`` (see
+``docs/compile_kernels.md``): numexpr was 2-4x slower than NumPy on these shapes; numba
+loops were 4-11x faster, and generating them for fused nodes is the planned next step
+(numba already runs the optimizer updates, ``ember/optim/_kernels.py``).
 """
 from __future__ import annotations
 
