@@ -17,8 +17,10 @@ and equal expressions share one instance (:func:`fused_op`).
 
 Why NumPy ``out=``: measured in ``benchmarks/fused_kernels.py`` (see
 ``docs/compile_kernels.md``): numexpr was 2-4x slower than NumPy on these shapes; numba
-loops were 4-11x faster, and generating them for fused nodes is the planned next step
-(numba already runs the optimizer updates, ``ember/optim/_kernels.py``).
+loops were 4-11x faster per call but cost 0.1-0.2 s of compiling per generated kernel
+(0.65 s for the first), which would break the compile-time target for graphs with tens
+of fused nodes. numba runs the fixed-code optimizer updates instead
+(``ember/optim/_kernels.py``, cached on disk).
 """
 from __future__ import annotations
 
