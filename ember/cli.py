@@ -41,6 +41,16 @@ def _blas_lines() -> list[str]:
     return [f"BLAS: {name} (kernel type and threads: install threadpoolctl to see them)"]
 
 
+def _update_line() -> str:
+    """Which kernels run the optimizer updates (numba's one pass, or NumPy's)."""
+    from ember.optim import _kernels
+    if _kernels.enabled():
+        return f"Optimizer updates: numba {_kernels.version()} (one pass per parameter)"
+    why = "EMBER_NUMBA=0" if os.environ.get("EMBER_NUMBA") == "0" else \
+        "numba not installed: pip install 'ember[fast]'"
+    return f"Optimizer updates: NumPy ({why})"
+
+
 def _dataset_lines() -> list[str]:
     from ember.data import datasets
     lines = []
@@ -58,6 +68,7 @@ def info() -> int:
     _print(f"Backend: numpy {np.__version__} (device cpu)")
     for line in _blas_lines():
         _print(line)
+    _print(_update_line())
     _print("Datasets:")
     for line in _dataset_lines():
         _print(line)

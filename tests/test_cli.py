@@ -27,6 +27,14 @@ def test_info_prints_version_backend_blas_threads_and_datasets(capsys):
     assert re.search(r"BLAS: \S+.*kernel: \S+.*threads: \d+", out), out
     assert re.search(r"FashionMNIST: available", out), out
     assert "CIFAR10" in out and "Digits" in out
+    import numba
+    assert f"Optimizer updates: numba {numba.__version__}" in out
+
+
+def test_info_says_when_optimizer_updates_run_on_numpy(capsys, monkeypatch):
+    monkeypatch.setenv("EMBER_NUMBA", "0")
+    assert main(["info"]) == 0
+    assert "Optimizer updates: NumPy (EMBER_NUMBA=0)" in capsys.readouterr().out
 
 
 def test_bad_arguments_exit_with_a_usage_error():

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["enabled", "adam", "sgd"]
+__all__ = ["enabled", "version", "adam", "sgd"]
 
 _KERNELS: dict[str, Callable] = {}
 _STATE: dict[str, Any] = {}
@@ -39,6 +39,11 @@ def enabled() -> bool:
             numba = None
         _STATE["numba"] = numba
     return _STATE["numba"] is not None
+
+
+def version() -> str | None:
+    """numba's version when :func:`enabled`, else None."""
+    return _STATE["numba"].__version__ if enabled() else None
 
 
 def _flat(arrays: tuple) -> tuple | None:
