@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import sys
 import time
 from typing import Sequence
@@ -41,6 +42,33 @@ def _blas_lines() -> list[str]:
     return [f"BLAS: {name} (kernel type and threads: install threadpoolctl to see them)"]
 
 
+_AVX512 = ("avx512f", "avx512dq", "avx512bw", "avx512vl")
+
+
+def _cpu_flags() -> set[str]:
+    """The CPU feature flags Linux reports (which the OS has enabled); empty elsewhere."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def _avx512_line(kernels: list[str]) -> str:
+    """Whether the CPU has AVX-512 and, if OpenBLAS runs AVX2 kernels anyway, what to try
+    (docs/blas.md: Ember never sets OPENBLAS_CORETYPE itself)."""
+    if not all(f in _cpu_flags() for f in _AVX512):
+        return "CPU: no AVX-512 (OpenBLAS's AVX2 kernels are its best for this CPU)"
+    if any(k in ("Haswell", "Zen") for k in kernels):
+        return ("CPU: AVX-512, but OpenBLAS chose AVX2 kernels: try OPENBLAS_CORETYPE=SkylakeX "
+                "(set before Python starts; measure with python -m benchmarks.blas "
+                "--coretypes default,SkylakeX; see docs/blas.md)")
+    return "CPU: AVX-512"
+
+
 def _update_line() -> str:
     """Which kernels run the optimizer updates (numba's one pass, or NumPy's)."""
     from ember.optim import _kernels
@@ -66,8 +94,11 @@ def info() -> int:
     _print(f"Python {platform.python_version()} on {platform.system()} {platform.machine()}"
            f" ({os.cpu_count()} CPUs)")
     _print(f"Backend: numpy {np.__version__} (device cpu)")
-    for line in _blas_lines():
+    blas = _blas_lines()
+    for line in blas:
         _print(line)
+    _print(_avx512_line([m.group(1) for m in
+                         (re.search(r"kernel: (\w+)", b) for b in blas) if m]))
     _print(_update_line())
     _print("Datasets:")
     for line in _dataset_lines():

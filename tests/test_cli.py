@@ -31,6 +31,17 @@ def test_info_prints_version_backend_blas_threads_and_datasets(capsys):
     assert f"Optimizer updates: numba {numba.__version__}" in out
 
 
+def test_info_advises_on_avx512_only_where_openblas_runs_avx2(monkeypatch):
+    from ember import cli
+    full = {"avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl"}
+    monkeypatch.setattr(cli, "_cpu_flags", lambda: full)
+    assert "OPENBLAS_CORETYPE=SkylakeX" in cli._avx512_line(["Haswell"])
+    assert cli._avx512_line(["SkylakeX"]) == "CPU: AVX-512"
+    monkeypatch.setattr(cli, "_cpu_flags", lambda: full - {"avx512bw"})
+    line = cli._avx512_line(["Haswell"])
+    assert line.startswith("CPU: no AVX-512") and "CORETYPE" not in line
+
+
 def test_info_says_when_optimizer_updates_run_on_numpy(capsys, monkeypatch):
     monkeypatch.setenv("EMBER_NUMBA", "0")
     assert main(["info"]) == 0
