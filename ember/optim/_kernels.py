@@ -10,6 +10,7 @@ NumPy array of the parameter's dtype (CuPy arrays, views with strides, float16).
 
 numba is imported, and each kernel compiled (about a second per dtype, cached on disk
 afterwards), on the first update that can use it, so ``import ember`` never pays for it.
+``EMBER_NUMBA`` is read then too; :func:`reset` makes the next update read it again.
 Inside a loop, numba keeps intermediates in float64 and rounds each stored state to the
 array's dtype; PyTorch rounds every step to float32, so float32 results agree to a few
 units in the last place.
@@ -21,24 +22,33 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["enabled", "version", "adam", "sgd"]
+__all__ = ["enabled", "reset", "version", "adam", "sgd"]
 
 _KERNELS: dict[str, Callable] = {}
 _STATE: dict[str, Any] = {}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_NONE = {dt: np.empty(0, dt) for dt in _FLOATS}     # stands for an absent state array
 
 
 def enabled() -> bool:
-    """numba is installed and not switched off with ``EMBER_NUMBA=0``."""
-    if os.environ.get("EMBER_NUMBA", "1") == "0":
-        return False
-    if "numba" not in _STATE:
-        try:
-            import numba
-        except ImportError:
-            numba = None
+    """numba is installed and not switched off with ``EMBER_NUMBA=0`` (both read once,
+    on first use; see :func:`reset`)."""
+    on = _STATE.get("on")
+    if on is None:
+        numba = None
+        if os.environ.get("EMBER_NUMBA", "1") != "0":
+            try:
+                import numba
+            except ImportError:
+                pass
         _STATE["numba"] = numba
-    return _STATE["numba"] is not None
+        on = _STATE["on"] = numba is not None
+    return on
+
+
+def reset() -> None:
+    """Forget the switch, so the next update reads ``EMBER_NUMBA`` again."""
+    _STATE.pop("on", None)
 
 
 def version() -> str | None:
@@ -48,19 +58,20 @@ def version() -> str | None:
 
 def _flat(arrays: tuple) -> tuple | None:
     """The arrays as 1-d views when every one (None aside) is a C-contiguous NumPy array
-    of the first one's float dtype; otherwise None."""
-    dt = arrays[0].dtype
+    of the first one's float dtype and shape; otherwise None."""
+    first = arrays[0]
+    dt, shape = first.dtype, first.shape
     if dt not in _FLOATS:
         return None
     out = []
     for a in arrays:
         if a is None:
-            out.append(np.empty(0, dt))
-            continue
-        if a.__class__ is not np.ndarray or a.dtype != dt or not a.flags.c_contiguous \
-                or a.shape != arrays[0].shape:
+            out.append(_NONE[dt])
+        elif a.__class__ is not np.ndarray or a.dtype != dt or a.shape != shape or \
+                not a.flags.c_contiguous:
             return None
-        out.append(a.reshape(-1))
+        else:
+            out.append(a if a.ndim == 1 else a.reshape(-1))
     return tuple(out)
 
 
@@ -74,11 +85,13 @@ def _kernel(name: str, source: Callable) -> Callable:
     return k
 
 
-def _adam_loop(p: Any, g: Any, m: Any, v: Any, vmax: Any, amsgrad: bool, sign: Any,
-               b2: Any, w1: Any, w2: Any, wd: Any, decay: Any, step_size: Any,
-               bc2_sqrt: Any, eps: Any) -> None:
-    """``decay`` is AdamW's ``1 - lr * weight_decay`` (exactly 1 for Adam, where ``wd``
-    is the L2 coefficient instead)."""
+def _adam_loop(p: Any, g: Any, m: Any, v: Any, vmax: Any, hp: Any) -> None:
+    """``hp``: sign (-1 to maximize), beta2, 1 - beta1, 1 - beta2, the L2 coefficient,
+    AdamW's ``1 - lr * weight_decay`` (exactly 1 for Adam), the step size, the square root
+    of the second bias correction, eps. ``vmax`` is empty without amsgrad."""
+    sign, b2, w1, w2, wd, decay, step_size, bc2_sqrt, eps = \
+        hp[0], hp[1], hp[2], hp[3], hp[4], hp[5], hp[6], hp[7], hp[8]
+    amsgrad = vmax.shape[0] > 0
     if not amsgrad and wd == 0:
         for i in range(p.shape[0]):             # the common case: branch-free, vectorized
             gi = sign * g[i]
@@ -115,18 +128,21 @@ def adam(param: Any, grad: Any, exp_avg: Any, exp_avg_sq: Any, max_exp_avg_sq: A
     flat = _flat((param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq))
     if flat is None or not param.size:
         return False
-    f = param.dtype.type                # scalars in the array's precision, as PyTorch's
     decoupled = decoupled_weight_decay and weight_decay != 0
-    _kernel("adam", _adam_loop)(
-        *flat, max_exp_avg_sq is not None, f(-1.0 if maximize else 1.0), f(beta2),
-        f(1.0 - beta1), f(1.0 - beta2), f(0.0 if decoupled_weight_decay else weight_decay),
-        f(1.0 - lr * weight_decay if decoupled else 1.0), f(lr / (1.0 - beta1 ** t)),
-        f((1.0 - beta2 ** t) ** 0.5), f(eps))
+    # the scalars in the array's precision, as PyTorch's float32 math has them
+    hp = np.array((-1.0 if maximize else 1.0, beta2, 1.0 - beta1, 1.0 - beta2,
+                   0.0 if decoupled_weight_decay else weight_decay,
+                   1.0 - lr * weight_decay if decoupled else 1.0, lr / (1.0 - beta1 ** t),
+                   (1.0 - beta2 ** t) ** 0.5, eps), dtype=param.dtype)
+    _kernel("adam", _adam_loop)(*flat, hp)
     return True
 
 
-def _sgd_loop(p: Any, g: Any, buf: Any, has_buf: bool, fresh: bool, lr: Any,
-              momentum: Any, keep: Any, nesterov: bool, wd: Any, sign: Any) -> None:
+def _sgd_loop(p: Any, g: Any, buf: Any, hp: Any, fresh: bool, nesterov: bool) -> None:
+    """``hp``: lr, momentum, 1 - dampening, the L2 coefficient, sign (-1 to maximize).
+    ``buf`` is empty without momentum; ``fresh``: the buffer starts at the gradient."""
+    lr, momentum, keep, wd, sign = hp[0], hp[1], hp[2], hp[3], hp[4]
+    has_buf = buf.shape[0] > 0
     if has_buf and not fresh and not nesterov and wd == 0:
         for i in range(p.shape[0]):             # the common case: branch-free, vectorized
             b = buf[i] * momentum + keep * (sign * g[i])
@@ -155,8 +171,7 @@ def sgd(param: Any, grad: Any, buf: Any, *, lr: float, momentum: float, dampenin
     flat = _flat((param, grad, buf))
     if flat is None or not param.size:
         return False
-    f = param.dtype.type
-    _kernel("sgd", _sgd_loop)(*flat, buf is not None, bool(fresh), f(lr), f(momentum),
-                              f(1.0 - dampening), bool(nesterov), f(weight_decay),
-                              f(-1.0 if maximize else 1.0))
+    hp = np.array((lr, momentum, 1.0 - dampening, weight_decay, -1.0 if maximize else 1.0),
+                  dtype=param.dtype)
+    _kernel("sgd", _sgd_loop)(*flat, hp, bool(fresh), bool(nesterov))
     return True

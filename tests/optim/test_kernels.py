@@ -1,5 +1,7 @@
 """The numba single-pass updates (ember/optim/_kernels.py) against PyTorch and against
 the NumPy rules they replace, and the cases that must fall back to NumPy."""
+import contextlib
+
 import numpy as np
 import pytest
 import torch
@@ -25,6 +27,19 @@ CONFIGS = [
 TOL = {np.float32: (2e-5, 1e-6), np.float64: (1e-12, 1e-14)}
 
 
+@contextlib.contextmanager
+def numba_off():
+    """``EMBER_NUMBA=0`` for the updates inside (the switch is read once, so reset it)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EMBER_NUMBA", "0")
+        _kernels.reset()
+        try:
+            yield
+        finally:
+            _kernels.reset()
+    _kernels.reset()
+
+
 def _trajectory(lib, name, kwargs, p0, grads):
     p = lib.tensor(p0.copy(), requires_grad=True)
     opt = getattr(lib.optim, name)([p], **kwargs)
@@ -46,8 +61,7 @@ def test_kernel_matches_torch_and_numpy_rule(name, kwargs, dtype, shape, seed):
     expected = _trajectory(torch, name, kwargs, p0, grads)
     rtol, atol = TOL[dtype]
     np.testing.assert_allclose(fast, expected, rtol=rtol, atol=atol)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("EMBER_NUMBA", "0")
+    with numba_off():
         slow = _trajectory(ember, name, kwargs, p0, grads)
     np.testing.assert_allclose(fast, slow, rtol=rtol, atol=atol)
 
@@ -62,7 +76,7 @@ HP = dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, maximize=
           decoupled_weight_decay=False)
 
 
-def test_kernel_declines_what_it_cannot_run_and_writes_nothing(monkeypatch):
+def test_kernel_declines_what_it_cannot_run_and_writes_nothing():
     strided = np.ones((4, 6), np.float32)[:, ::2]
     args = _adam_args(strided)
     args["exp_avg"] = np.zeros((4, 3), np.float32)
@@ -73,13 +87,14 @@ def test_kernel_declines_what_it_cannot_run_and_writes_nothing(monkeypatch):
     mixed["grad"] = np.ones(3, np.float64)
     assert not _kernels.adam(**mixed, **HP)
     assert _kernels.adam(**_adam_args(np.ones(3, np.float32)), **HP)
-    monkeypatch.setenv("EMBER_NUMBA", "0")
-    assert not _kernels.enabled()
-    p = np.ones(3, np.float32)
-    assert not _kernels.adam(**_adam_args(p), **HP) and (p == 1).all()
-    assert not _kernels.sgd(p, np.ones(3, np.float32), None, lr=0.1, momentum=0.0,
-                            dampening=0.0, nesterov=False, weight_decay=0.0,
-                            maximize=False, fresh=False)
+    with numba_off():
+        assert not _kernels.enabled()
+        p = np.ones(3, np.float32)
+        assert not _kernels.adam(**_adam_args(p), **HP) and (p == 1).all()
+        assert not _kernels.sgd(p, np.ones(3, np.float32), None, lr=0.1, momentum=0.0,
+                                dampening=0.0, nesterov=False, weight_decay=0.0,
+                                maximize=False, fresh=False)
+    assert _kernels.enabled()
 
 
 def test_strided_parameter_takes_the_numpy_rule_and_still_matches_torch():
