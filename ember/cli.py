@@ -71,9 +71,9 @@ def _avx512_line(kernels: list[str]) -> str:
 
 def _update_line() -> str:
     """Which kernels run the optimizer updates (numba's one pass, or NumPy's)."""
-    from ember.optim import _kernels
-    if _kernels.enabled():
-        return f"Optimizer updates: numba {_kernels.version()} (one pass per parameter)"
+    from ember.backend import jit
+    if jit.enabled():
+        return f"Optimizer updates: numba {jit.version()} (one pass per parameter)"
     why = "EMBER_NUMBA=0" if os.environ.get("EMBER_NUMBA") == "0" else \
         "numba not installed: pip install 'ember[fast]'"
     return f"Optimizer updates: NumPy ({why})"

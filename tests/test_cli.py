@@ -43,13 +43,13 @@ def test_info_advises_on_avx512_only_where_openblas_runs_avx2(monkeypatch):
 
 
 def test_info_says_when_optimizer_updates_run_on_numpy(capsys, monkeypatch):
-    from ember.optim import _kernels
+    from ember.backend import jit
     monkeypatch.setenv("EMBER_NUMBA", "0")
-    _kernels.reset()                    # the switch is read once per process
+    jit.reset()                    # the switch is read once per process
     try:
         assert main(["info"]) == 0
     finally:
-        _kernels.reset()
+        jit.reset()
     assert "Optimizer updates: NumPy (EMBER_NUMBA=0)" in capsys.readouterr().out
 
 

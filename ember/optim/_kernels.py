@@ -9,51 +9,23 @@ environment sets ``EMBER_NUMBA=0``, or when an array is not a C-contiguous float
 NumPy array of the parameter's dtype (CuPy arrays, views with strides, float16).
 
 numba is imported, and each kernel compiled (about a second per dtype, cached on disk
-afterwards), on the first update that can use it, so ``import ember`` never pays for it.
-``EMBER_NUMBA`` is read then too; :func:`reset` makes the next update read it again.
-Inside a loop, numba keeps intermediates in float64 and rounds each stored state to the
-array's dtype; PyTorch rounds every step to float32, so float32 results agree to a few
-units in the last place.
+afterwards), on the first update that can use it (``ember.backend.jit``), so
+``import ember`` never pays for it. The scalars reach the loop in the array's precision,
+so a float32 update computes in float32 as PyTorch's does; results agree with PyTorch
+and with the NumPy rules to a few units in the last place.
 """
 from __future__ import annotations
 
-import os
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-__all__ = ["enabled", "reset", "version", "adam", "sgd"]
+from ember.backend import jit
 
-_KERNELS: dict[str, Callable] = {}
-_STATE: dict[str, Any] = {}
+__all__ = ["adam", "sgd"]
+
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _NONE = {dt: np.empty(0, dt) for dt in _FLOATS}     # stands for an absent state array
-
-
-def enabled() -> bool:
-    """numba is installed and not switched off with ``EMBER_NUMBA=0`` (both read once,
-    on first use; see :func:`reset`)."""
-    on = _STATE.get("on")
-    if on is None:
-        numba = None
-        if os.environ.get("EMBER_NUMBA", "1") != "0":
-            try:
-                import numba
-            except ImportError:
-                pass
-        _STATE["numba"] = numba
-        on = _STATE["on"] = numba is not None
-    return on
-
-
-def reset() -> None:
-    """Forget the switch, so the next update reads ``EMBER_NUMBA`` again."""
-    _STATE.pop("on", None)
-
-
-def version() -> str | None:
-    """numba's version when :func:`enabled`, else None."""
-    return _STATE["numba"].__version__ if enabled() else None
 
 
 def _flat(arrays: tuple) -> tuple | None:
@@ -73,16 +45,6 @@ def _flat(arrays: tuple) -> tuple | None:
         else:
             out.append(a if a.ndim == 1 else a.reshape(-1))
     return tuple(out)
-
-
-def _kernel(name: str, source: Callable) -> Callable:
-    k = _KERNELS.get(name)
-    if k is None:
-        # error_model="numpy": x / 0 gives inf/NaN like NumPy (Python's ZeroDivisionError
-        # check would also stop the loop from being vectorized)
-        k = _KERNELS[name] = _STATE["numba"].njit(cache=True, nogil=True,
-                                                  error_model="numpy")(source)
-    return k
 
 
 def _adam_loop(p: Any, g: Any, m: Any, v: Any, vmax: Any, hp: Any) -> None:
@@ -123,10 +85,9 @@ def adam(param: Any, grad: Any, exp_avg: Any, exp_avg_sq: Any, max_exp_avg_sq: A
          weight_decay: float, maximize: bool, decoupled_weight_decay: bool) -> bool:
     """One Adam/AdamW update at step ``t`` (already advanced) in a single loop; False
     when the arrays do not qualify (nothing is written then)."""
-    if not enabled():
-        return False
-    flat = _flat((param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq))
-    if flat is None or not param.size:
+    run = jit.kernel(_adam_loop)
+    flat = run and _flat((param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq))
+    if not flat or not param.size:
         return False
     decoupled = decoupled_weight_decay and weight_decay != 0
     # the scalars in the array's precision, as PyTorch's float32 math has them
@@ -134,7 +95,7 @@ def adam(param: Any, grad: Any, exp_avg: Any, exp_avg_sq: Any, max_exp_avg_sq: A
                    0.0 if decoupled_weight_decay else weight_decay,
                    1.0 - lr * weight_decay if decoupled else 1.0, lr / (1.0 - beta1 ** t),
                    (1.0 - beta2 ** t) ** 0.5, eps), dtype=param.dtype)
-    _kernel("adam", _adam_loop)(*flat, hp)
+    run(*flat, hp)
     return True
 
 
@@ -166,12 +127,11 @@ def sgd(param: Any, grad: Any, buf: Any, *, lr: float, momentum: float, dampenin
         nesterov: bool, weight_decay: float, maximize: bool, fresh: bool) -> bool:
     """One SGD update (momentum buffer ``buf`` or None) in a single loop; False when the
     arrays do not qualify (nothing is written then)."""
-    if not enabled():
-        return False
-    flat = _flat((param, grad, buf))
-    if flat is None or not param.size:
+    run = jit.kernel(_sgd_loop)
+    flat = run and _flat((param, grad, buf))
+    if not flat or not param.size:
         return False
     hp = np.array((lr, momentum, 1.0 - dampening, weight_decay, -1.0 if maximize else 1.0),
                   dtype=param.dtype)
-    _kernel("sgd", _sgd_loop)(*flat, hp, bool(fresh), bool(nesterov))
+    run(*flat, hp, bool(fresh), bool(nesterov))
     return True

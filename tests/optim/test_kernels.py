@@ -9,9 +9,10 @@ from hypothesis import given, settings, strategies as st
 
 import ember
 import ember.optim
+from ember.backend import jit
 from ember.optim import _kernels
 
-pytestmark = pytest.mark.skipif(not _kernels.enabled(), reason="numba not installed")
+pytestmark = pytest.mark.skipif(not jit.enabled(), reason="numba not installed")
 
 CONFIGS = [
     ("Adam", {"lr": 1e-2}),
@@ -32,12 +33,12 @@ def numba_off():
     """``EMBER_NUMBA=0`` for the updates inside (the switch is read once, so reset it)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EMBER_NUMBA", "0")
-        _kernels.reset()
+        jit.reset()
         try:
             yield
         finally:
-            _kernels.reset()
-    _kernels.reset()
+            jit.reset()
+    jit.reset()
 
 
 def _trajectory(lib, name, kwargs, p0, grads):
@@ -88,13 +89,13 @@ def test_kernel_declines_what_it_cannot_run_and_writes_nothing():
     assert not _kernels.adam(**mixed, **HP)
     assert _kernels.adam(**_adam_args(np.ones(3, np.float32)), **HP)
     with numba_off():
-        assert not _kernels.enabled()
+        assert not jit.enabled()
         p = np.ones(3, np.float32)
         assert not _kernels.adam(**_adam_args(p), **HP) and (p == 1).all()
         assert not _kernels.sgd(p, np.ones(3, np.float32), None, lr=0.1, momentum=0.0,
                                 dampening=0.0, nesterov=False, weight_decay=0.0,
                                 maximize=False, fresh=False)
-    assert _kernels.enabled()
+    assert jit.enabled()
 
 
 def test_strided_parameter_takes_the_numpy_rule_and_still_matches_torch():

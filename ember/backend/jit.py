@@ -1,0 +1,58 @@
+"""numba, when installed (the ``fast`` extra): one-loop kernels for hot array code.
+
+Kernels elsewhere (optimizer updates, erf/erfc) are plain Python functions over 1-d
+arrays; :func:`kernel` compiles one with numba on first use and returns it, or returns
+None when numba is missing or switched off with ``EMBER_NUMBA=0``; callers then run their
+NumPy code. numba is imported on first use (about half a second), never by
+``import ember``; compiled kernels are cached on disk, so a later process loads them.
+``EMBER_NUMBA`` is read once, at the first use; :func:`reset` makes the next use read it
+again.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+__all__ = ["enabled", "reset", "version", "kernel"]
+
+_KERNELS: dict[Callable, Callable] = {}
+_STATE: dict[str, Any] = {}
+
+
+def enabled() -> bool:
+    """numba is installed and not switched off with ``EMBER_NUMBA=0``."""
+    on = _STATE.get("on")
+    if on is None:
+        numba = None
+        if os.environ.get("EMBER_NUMBA", "1") != "0":
+            try:
+                import numba
+            except ImportError:
+                pass
+        _STATE["numba"] = numba
+        on = _STATE["on"] = numba is not None
+    return on
+
+
+def reset() -> None:
+    """Forget the switch, so the next use reads ``EMBER_NUMBA`` again."""
+    _STATE.pop("on", None)
+
+
+def version() -> str | None:
+    """numba's version when :func:`enabled`, else None."""
+    return _STATE["numba"].__version__ if enabled() else None
+
+
+def kernel(source: Callable) -> Callable | None:
+    """``source`` compiled by numba (once per process; cached on disk), or None when
+    numba is not :func:`enabled`."""
+    if not enabled():
+        return None
+    k = _KERNELS.get(source)
+    if k is None:
+        # error_model="numpy": x / 0 gives inf/NaN as in NumPy (Python's ZeroDivisionError
+        # check would also keep LLVM from vectorizing the loop)
+        k = _KERNELS[source] = _STATE["numba"].njit(cache=True, nogil=True,
+                                                    error_model="numpy")(source)
+    return k
