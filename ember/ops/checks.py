@@ -17,8 +17,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ember.ops.registry import Op, register
-from ember.tensor import Tensor, trace_observers
+from ember.ops.registry import Op, dispatch_hooks, register
+from ember.tensor import Tensor
 
 __all__: list = []
 
@@ -49,9 +49,10 @@ _assert_values = register(AssertValues())
 
 
 def check_values(check: Callable, tensors: tuple, *args: Any) -> None:
-    """Run ``check(*(t's array for t in tensors), *args)``; while tracing, also record
-    it in the graph (so it runs again on each call's values)."""
-    if trace_observers and all(isinstance(t, Tensor) for t in tensors):
+    """Run ``check(*(t's array for t in tensors), *args)``; under a dispatch hook, as an
+    op: a tracer records it in the graph (so it runs again on each call's values) and
+    vmap runs it on the batched arrays."""
+    if dispatch_hooks and all(isinstance(t, Tensor) for t in tensors):
         _assert_values(*tensors, check=check, args=args)
     else:
         check(*(t._data if isinstance(t, Tensor) else t for t in tensors), *args)

@@ -15,7 +15,7 @@ from ember.backend.dtypes import (DType, bool_, from_numpy_dtype, get_default_dt
                                   promote_types, to_dtype)
 from ember.ops.inplace import inplace_method
 from ember.ops.registry import Op, register, tensor_method
-from ember.tensor import Size, Tensor, _make, trace_observers
+from ember.tensor import Size, Tensor, _make, _read, trace_observers
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "zeros", "ones",
            "full", "empty", "eye", "arange", "linspace", "logspace", "zeros_like",
@@ -66,6 +66,7 @@ def _infer_dtype(data: Any, nested: bool = False) -> DType | None:
 
 def _nested_to_array(data: Any, npd: np.dtype) -> np.ndarray:
     if isinstance(data, Tensor):
+        _read(data, "ember.tensor() copying a tensor's values")
         return data._data
     if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
         data = [_nested_to_array(v, npd) for v in data]

@@ -11,7 +11,7 @@ from typing import Any
 from ember.backend.dtypes import to_dtype
 from ember.ops.inplace import inplace_method
 from ember.ops.registry import Op, register, tensor_method
-from ember.tensor import Tensor
+from ember.tensor import Tensor, _read
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
            "floor_divide", "remainder", "fmod", "neg", "negative", "pow", "float_power",
@@ -342,8 +342,13 @@ def positive(input: Tensor) -> Tensor:
 
 
 def equal(input: Tensor, other: Tensor) -> bool:
-    """True if both tensors have the same shape and elements."""
-    return tuple(input.shape) == tuple(other.shape) and bool((input._data == other._data).all())
+    """True if both tensors have the same shape and elements (a Python bool: a graph
+    being traced stops here, as at any read of values into Python)."""
+    if tuple(input.shape) != tuple(other.shape):
+        return False
+    _read(input, "equal()")
+    _read(other, "equal()")
+    return bool((input._data == other._data).all())
 
 
 def _log(x: Tensor) -> Tensor:

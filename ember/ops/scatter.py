@@ -17,6 +17,7 @@ from ember.ops.creation import zeros
 from ember.ops.elementwise import remainder, where
 from ember.ops.indexing import _index_put, _values, check_range, indexed
 from ember.ops.inplace import inplace_method
+from ember.ops.reductions import cumsum
 from ember.ops.registry import Op, register, tensor_method
 from ember.ops.shape import broadcast_shapes, expand, reshape
 from ember.backend.dtypes import bool_, int64
@@ -328,17 +329,29 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
 @tensor_method()
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     """``input`` with the first elements of ``source`` (in order) written where the bool
-    ``mask`` (broadcast against ``input``) is True."""
+    ``mask`` (broadcast against ``input``) is True.
+
+    Written without shapes that depend on the mask's values (where the mask is True, the
+    k-th element of the result takes source element ``(number of Trues up to k) - 1``),
+    so a traced graph reads each call's mask."""
     _mask_of(mask, "masked_scatter_")
     _same_dtype(input, source, "masked_scatter_", "source")
     shape = tuple(broadcast_shapes(tuple(input.shape), tuple(mask.shape)))
-    m = np.broadcast_to(mask._data, shape)
-    n = int(m.sum())
-    if source.numel() < n:
-        raise RuntimeError(f"masked_scatter_: Number of elements of source ({source.numel()}) "
-                           f"< number of ones in mask ({n})")
-    vals = indexed(reshape(source, -1), (slice(0, n),))
-    return _index_put(expand(input, shape), vals, idx=(m,))
+    m = expand(mask, shape)
+    n = source.numel()
+    check_values(_check_masked_scatter, (m,), n)
+    if not n:                       # then the mask holds no True (checked)
+        return where(m, zeros((), dtype=input.dtype), input)
+    pos = cumsum(reshape(m, -1), 0) - 1     # -1 (the last element) only where m is False
+    picked = indexed(reshape(source, -1), (pos._data,))
+    return where(m, reshape(picked, shape), input)
+
+
+def _check_masked_scatter(m: Any, n: int) -> None:
+    ones = int(m.sum())
+    if n < ones:
+        raise RuntimeError(f"masked_scatter_: Number of elements of source ({n}) < number "
+                           f"of ones in mask ({ones})")
 
 
 class Nonzero(Op):

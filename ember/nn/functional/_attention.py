@@ -9,6 +9,8 @@ from ember.ops.creation import from_numpy
 from ember.ops.dropout import dropout
 from ember.ops.elementwise import where
 from ember.ops.linalg import matmul
+from ember.ops.math import isneginf
+from ember.ops.registry import dispatch_hooks
 from ember.ops.softmax import softmax
 from ember.tensor import Tensor
 
@@ -101,10 +103,12 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         scores = where(keep, scores, -math.inf)
     if S == 0:
         return matmul(scores, value)
-    dead = np.isneginf(scores._data).all(axis=-1, keepdims=True)
-    if dead.any():                           # rows with nothing to attend to give zeros
-        dead_t = from_numpy(dead)
-        weights = where(dead_t, 0.0, softmax(where(dead_t, 0.0, scores), -1))
+    # Rows with nothing to attend to give zeros. Under a dispatch hook (a graph being
+    # traced, vmap) the zero-safe formula is always taken: neither can branch on whether
+    # this call's (or one example's) mask leaves such rows.
+    dead = isneginf(scores).all(-1, keepdim=True)
+    if dispatch_hooks or bool(dead._data.any()):
+        weights = where(dead, 0.0, softmax(where(dead, 0.0, scores), -1))
     else:
         weights = softmax(scores, -1)
     if dropout_p > 0.0:

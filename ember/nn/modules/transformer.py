@@ -18,7 +18,7 @@ from ember.nn.modules.dropout import Dropout
 from ember.nn.modules.linear import Linear
 from ember.nn.modules.module import Module
 from ember.nn.modules.normalization import LayerNorm
-from ember.tensor import Tensor
+from ember.tensor import Tensor, trace_observers
 
 __all__ = ["Transformer", "TransformerEncoder", "TransformerDecoder",
            "TransformerEncoderLayer", "TransformerDecoderLayer"]
@@ -47,9 +47,13 @@ def _seq_len(x: Tensor, batch_first: bool) -> int:
 
 def _is_causal(mask: Tensor | None, is_causal: bool | None, size: int) -> bool:
     """PyTorch's rule: an explicit ``is_causal`` wins; ``None`` means "check whether
-    ``mask`` is exactly the square subsequent mask"."""
+    ``mask`` is exactly the square subsequent mask". While a graph is traced the answer
+    is False: the check reads the mask's values, and applying the mask as given computes
+    the same numbers for every mask a later call may pass."""
     if is_causal is not None or mask is None:
         return is_causal is True
+    if trace_observers:
+        return False
     causal = _square_subsequent_mask(size, dtype=mask.dtype)
     return tuple(mask.shape) == tuple(causal.shape) and bool((mask == causal).all())
 
