@@ -13,7 +13,7 @@ from typing import Any, Callable
 from ember.ops.elementwise import where
 from ember.ops.inplace import inplace
 from ember.ops.math import (_FLOATING, _NUMERIC, _Pointwise, _low_precision, _sigmoid, erfc,
-                            erfc_array, exp, sigmoid, tanh)
+                            erfc_array, erfc_gelu_fast, exp, sigmoid, tanh)
 from ember.ops.registry import Op, register, tensor_method
 from ember.tensor import Tensor
 
@@ -146,6 +146,9 @@ class Gelu(_Activation):
             inner += 1
             return inner * x * 0.5
         # 0.5 * x * erfc(-x / sqrt 2) == 0.5 * x * (1 + erf(x / sqrt 2)), accurate for x < 0
+        fast = erfc_gelu_fast(x, -_m.sqrt(0.5))        # the same steps in two numba passes
+        if fast is not None:
+            return fast
         return _low_precision(erfc_array)(xp, x * -_m.sqrt(0.5)) * x * 0.5
 
     def grad(self, g: Tensor, x: Tensor, *, approximate: str) -> Tensor:
