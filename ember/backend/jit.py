@@ -10,10 +10,11 @@ again.
 """
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-__all__ = ["enabled", "reset", "version", "kernel"]
+__all__ = ["enabled", "reset", "disabled", "version", "kernel"]
 
 _KERNELS: dict[Callable, Callable] = {}
 _STATE: dict[str, Any] = {}
@@ -37,6 +38,21 @@ def enabled() -> bool:
 def reset() -> None:
     """Forget the switch, so the next use reads ``EMBER_NUMBA`` again."""
     _STATE.pop("on", None)
+
+
+@contextlib.contextmanager
+def disabled() -> Iterator[None]:
+    """Inside the block no kernel is used (as with ``EMBER_NUMBA=0``): the NumPy code
+    runs. For comparing the two paths."""
+    before = _STATE.get("on")
+    _STATE["on"] = False
+    try:
+        yield
+    finally:
+        if before is None:
+            _STATE.pop("on", None)
+        else:
+            _STATE["on"] = before
 
 
 def version() -> str | None:

@@ -20,18 +20,6 @@ SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan, 30.0, -30.0, 31.0, 1e-30, -1e-30,
 
 
 @contextlib.contextmanager
-def numba_off():
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("EMBER_NUMBA", "0")
-        jit.reset()
-        try:
-            yield
-        finally:
-            jit.reset()
-    jit.reset()
-
-
-@contextlib.contextmanager
 def fast_from(size):
     keep = emath._FAST_MIN_SIZE
     emath._FAST_MIN_SIZE = size
@@ -64,7 +52,7 @@ def test_numba_pass_gives_the_numpy_bits(name, dtype, shape, seed, scale):
     flat[:len(SPECIAL)] = SPECIAL[:flat.size]
     with fast_from(1):
         fast = FUNCS[name](ember.tensor(x)).numpy()
-    with numba_off():
+    with jit.disabled():
         slow = FUNCS[name](ember.tensor(x)).numpy()
     assert fast.dtype == slow.dtype and fast.shape == slow.shape
     assert _same_bits(fast, slow), (name, x[~((fast == slow) | np.isnan(fast))])
@@ -91,5 +79,5 @@ def test_what_the_numba_pass_declines():
     strided = np.ones(2 * emath._FAST_MIN_SIZE, np.float32)[::2]
     np.testing.assert_allclose(emath._erfc_fast(strided, 1.0, False), math.erfc(1.0),
                                rtol=1e-6)           # strided input: copied, then computed
-    with numba_off():
+    with jit.disabled():
         assert emath._erfc_fast(np.ones(emath._FAST_MIN_SIZE, np.float32), 1.0, False) is None

@@ -1,7 +1,5 @@
 """The numba single-pass updates (ember/optim/_kernels.py) against PyTorch and against
 the NumPy rules they replace, and the cases that must fall back to NumPy."""
-import contextlib
-
 import numpy as np
 import pytest
 import torch
@@ -28,19 +26,6 @@ CONFIGS = [
 TOL = {np.float32: (2e-5, 1e-6), np.float64: (1e-12, 1e-14)}
 
 
-@contextlib.contextmanager
-def numba_off():
-    """``EMBER_NUMBA=0`` for the updates inside (the switch is read once, so reset it)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("EMBER_NUMBA", "0")
-        jit.reset()
-        try:
-            yield
-        finally:
-            jit.reset()
-    jit.reset()
-
-
 def _trajectory(lib, name, kwargs, p0, grads):
     p = lib.tensor(p0.copy(), requires_grad=True)
     opt = getattr(lib.optim, name)([p], **kwargs)
@@ -62,7 +47,7 @@ def test_kernel_matches_torch_and_numpy_rule(name, kwargs, dtype, shape, seed):
     expected = _trajectory(torch, name, kwargs, p0, grads)
     rtol, atol = TOL[dtype]
     np.testing.assert_allclose(fast, expected, rtol=rtol, atol=atol)
-    with numba_off():
+    with jit.disabled():
         slow = _trajectory(ember, name, kwargs, p0, grads)
     np.testing.assert_allclose(fast, slow, rtol=rtol, atol=atol)
 
@@ -88,13 +73,16 @@ def test_kernel_declines_what_it_cannot_run_and_writes_nothing():
     mixed["grad"] = np.ones(3, np.float64)
     assert not _kernels.adam(**mixed, **HP)
     assert _kernels.adam(**_adam_args(np.ones(3, np.float32)), **HP)
-    with numba_off():
+    with pytest.MonkeyPatch.context() as mp:        # the environment switch
+        mp.setenv("EMBER_NUMBA", "0")
+        jit.reset()
         assert not jit.enabled()
         p = np.ones(3, np.float32)
         assert not _kernels.adam(**_adam_args(p), **HP) and (p == 1).all()
         assert not _kernels.sgd(p, np.ones(3, np.float32), None, lr=0.1, momentum=0.0,
                                 dampening=0.0, nesterov=False, weight_decay=0.0,
                                 maximize=False, fresh=False)
+    jit.reset()
     assert jit.enabled()
 
 
