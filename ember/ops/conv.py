@@ -20,11 +20,16 @@ transposing copy of the input and of the output each way.
 
 The forward keeps its columns (a hidden output, up to ``KEEP_COLS_BYTES``) and hands them
 to ``conv_weight`` as a constant input, so a training step builds them once.
+
+3x3 stride-1 convolutions with enough channels (``_winograd.applies``) take Winograd's
+F(2x2, 3x3) instead, in all three ops; their hidden output is the transformed input.
 """
 from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
 
+from ember.ops import _winograd
+from ember.ops._batch_last import to_nchw, unaliased
 from ember.ops.creation import from_numpy
 from ember.ops.registry import Op, register
 from ember.tensor import Tensor
@@ -97,27 +102,8 @@ def _to_cn(xp: Any, x: Any, pad: tuple = (0, 0, 0, 0)) -> Any:
     t, l = pad[0], pad[2]
     img = (xp.zeros if any(pad) else xp.empty)((c,) + _padded_size((h, w), pad) + (n,),
                                                dtype=x.dtype)
-    if n >= 16 and x.flags.c_contiguous and x.strides[0] % 1024 == 0:
-        # rows a multiple of 1 KiB apart share a few cache sets, and the transpose reads
-        # one value from each row in turn: copy them first to rows one line further apart
-        a = c * h * w
-        stage = xp.empty((n, a + 64 // x.itemsize), dtype=x.dtype)
-        stage[:, :a] = x.reshape(n, a)
-        x = stage[:, :a].reshape(n, c, h, w)
-    img[:, t:t + h, l:l + w] = x.transpose(1, 2, 3, 0)
+    img[:, t:t + h, l:l + w] = unaliased(xp, x).transpose(1, 2, 3, 0)
     return img
-
-
-def _to_nc(xp: Any, img: Any, pad: tuple, size: tuple) -> Any:
-    """(C, Hp, Wp, N) with ``pad`` cropped off to ``size`` -> contiguous NCHW."""
-    t, l = pad[0], pad[2]
-    src = img[:, t:t + size[0], l:l + size[1]].transpose(3, 0, 1, 2)
-    out = xp.empty(src.shape, dtype=img.dtype)
-    # a few channels at a time, so the lines each pass reads stay in cache (~1.7x faster)
-    step = max(1, (256 << 10) // max(1, img[:1].nbytes))
-    for c in range(0, src.shape[1], step):
-        out[:, c:c + step] = src[:, c:c + step]
-    return out
 
 
 def _grouped(xp: Any, y: Any, groups: int) -> Any:
@@ -192,7 +178,8 @@ def _dw_conv_w(xp: Any, x: Any, y: Any, stride: tuple, pad: tuple, dilation: tup
 
 class Convolution(Op):
     """``y = conv(x, w) + b`` on NCHW arrays; ``out`` is (Ho, Wo). Its hidden output is
-    the columns of ``x`` (None for depthwise or oversized ones), for the weight gradient."""
+    the columns of ``x`` (Winograd's transformed input where that path applies; None for
+    depthwise or oversized ones), for the weight gradient."""
 
     saves = (0, 1)
     hidden = 1
@@ -201,10 +188,13 @@ class Convolution(Op):
                 dilation: tuple, groups: int, out: tuple) -> tuple:
         if _depthwise(w, groups):
             return _biased(xp, _dw_conv(xp, x, w, stride, pad, dilation, out), b), None
+        if _winograd.applies(w.shape, stride, pad, dilation, groups, x.dtype):
+            y, v = _winograd.conv(xp, x, w, pad, out)
+            return _biased(xp, y, b), v if v.nbytes <= KEEP_COLS_BYTES else None
         o = w.shape[0]
         cols = _cols_of(xp, x, w.shape[2:], out, stride, pad, dilation, groups)
         y = xp.matmul(w.reshape(groups, o // groups, cols.shape[1]), cols)
-        y = _to_nc(xp, y.reshape((o,) + tuple(out) + (x.shape[0],)), (0, 0, 0, 0), out)
+        y = to_nchw(xp, y.reshape((o,) + tuple(out) + (x.shape[0],)), (0, 0, 0, 0), out)
         return _biased(xp, y, b), cols if cols.nbytes <= KEEP_COLS_BYTES else None
 
     def backward(self, ctx: Any, g: Tensor) -> tuple:
@@ -224,13 +214,15 @@ class ConvTranspose(Op):
                 dilation: tuple, groups: int, size: tuple) -> Any:
         if _depthwise(w, groups):
             return _biased(xp, _dw_conv_t(xp, y, w, stride, pad, dilation, size), b)
+        if _winograd.applies(w.shape, stride, pad, dilation, groups, y.dtype):
+            return _biased(xp, _winograd.conv_input_grad(xp, y, w, pad, size), b)
         n, o, ho, wo = y.shape
         cg, kh, kw = w.shape[1:]
         wm = w.reshape(groups, o // groups, cg * kh * kw).transpose(0, 2, 1)
         cols = xp.matmul(wm, _grouped(xp, y, groups))
         img = _col2im(xp, cols.reshape(groups * cg, kh, kw, ho, wo, n),
                       _padded_size(size, pad), stride, dilation)
-        return _biased(xp, _to_nc(xp, img, pad, size), b)
+        return _biased(xp, to_nchw(xp, img, pad, size), b)
 
     def backward(self, ctx: Any, g: Tensor) -> tuple:
         y, w, _ = ctx.inputs
@@ -256,6 +248,9 @@ class ConvWeight(Op):
                 dilation: tuple, groups: int, ksize: tuple) -> Any:
         if groups > 1 and x.shape[1] == groups == y.shape[1]:
             return _dw_conv_w(xp, x, y, stride, pad, dilation, ksize)
+        if _winograd.applies((y.shape[1], x.shape[1] // groups) + tuple(ksize), stride, pad,
+                             dilation, groups, x.dtype):
+            return _winograd.conv_weight_grad(xp, x, cols, y, pad)
         if cols is None:
             cols = _cols_of(xp, x, ksize, tuple(y.shape[2:]), stride, pad, dilation, groups)
         # cols @ y^T, transposed after: OpenBLAS is several times slower on y @ cols^T
