@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ember.ops.checks import check_values
 from ember.ops.conv import _pad, _padded_size, _unlift, attrs_but, ntuple, offsets
 from ember.ops.resize import adaptive_avg_poolnd, adaptive_windows
 from ember.ops.registry import Op, register
@@ -500,10 +501,14 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any =
     batched = input.ndim == 4
     x = input if batched else input.unsqueeze(0)
     idx = indices if batched else indices.unsqueeze(0)
-    hi = int(idx._data.max()) if idx.numel() else -1
-    if int(idx._data.min() if idx.numel() else 0) < 0 or hi >= size[0] * size[1]:
-        raise RuntimeError(f"{op}: Found an invalid max index (outside an output of size "
-                           f"{list(size)})")
+    check_values(_check_unpool_indices, (idx,), op, size)
     y = _scatter(x, idx, size=size, unique=True)
     return y if batched else y.squeeze(0)
 
+
+def _check_unpool_indices(idx: Any, op: str, size: tuple) -> None:
+    """Raise if a max index falls outside the ``size`` output (a value check: a traced
+    graph repeats it on each call's indices)."""
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= size[0] * size[1]):
+        raise RuntimeError(f"{op}: Found an invalid max index (outside an output of size "
+                           f"{list(size)})")

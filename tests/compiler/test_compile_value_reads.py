@@ -170,3 +170,22 @@ def test_transformer_mask_detection_does_not_bake_the_mask():
         for out, m in zip(outs, (causal, other)):
             np.testing.assert_allclose(_np(out), _np(enc(x, mask=m)), rtol=1e-5, atol=1e-6)
     assert not np.allclose(_np(outs[0]), _np(outs[1]))
+
+
+def test_max_unpool_graph_checks_each_calls_indices():
+    x = ember.randn(2, 3, 4, 4)
+    y, idx = F.max_pool2d(x, 2, return_indices=True)
+
+    def unpool(y, i):
+        return F.max_unpool2d(y, i, 2) * 2
+
+    compiled = ember.compile(unpool, fullgraph=True)
+    for _ in range(3):
+        out = compiled(y, idx)
+    assert len(compiled.graphs) == 1
+    np.testing.assert_array_equal(out.numpy(), unpool(y, idx).numpy())
+    bad = idx.clone()
+    bad[1, 2, 0, 1] = 16
+    for fn in (unpool, compiled):
+        with pytest.raises(RuntimeError, match="max_unpool2d: Found an invalid max index"):
+            fn(y, bad)
