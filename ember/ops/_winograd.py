@@ -24,11 +24,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ember.backend.blas_threads import blas_threads
 from ember.ops._batch_last import to_nchw, unaliased
 
 #: smallest input and output channel count that takes this path: below it the
 #: transforms cost more than the multiplications they save
 MIN_CHANNELS = 16
+
+#: largest share of wasted outputs in the 2x2 tiles that still takes this path: odd
+#: sizes such as 11x11 compute 19 % more outputs than they keep, and measured slower than
+#: im2col (32 -> 64 channels on 13x13, batch 64: 18.9 ms against 14.8 ms)
+MAX_TILE_WASTE = 0.1
 
 #: ``EMBER_WINOGRAD=0`` in the environment turns this path off (to compare against im2col)
 ENABLED = os.environ.get("EMBER_WINOGRAD", "1") != "0"
@@ -36,14 +42,26 @@ ENABLED = os.environ.get("EMBER_WINOGRAD", "1") != "0"
 _G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
 
 
+def single_blas_thread() -> bool:
+    """True when NumPy's BLAS runs on one thread. With more, each of the 16 GEMMs of a
+    Winograd convolution makes the BLAS threads meet, where im2col's one GEMM does once:
+    measured on a 2-core machine whose second core was busy, Winograd took 2-6x
+    im2col's time (docs/performance.md), so the path is kept to one BLAS thread."""
+    return blas_threads() == 1
+
+
 def applies(w_shape: tuple, stride: tuple, pad: tuple, dilation: tuple, groups: int,
-            dtype: Any) -> bool:
-    """Whether a convolution with weight shape ``(O, C, kh, kw)`` takes this path: 3x3,
-    stride 1, dilation 1, no groups, padding at most 2 per side (so that the input
-    gradient is again such a convolution), float32/float64, enough channels."""
+            dtype: Any, out: tuple) -> bool:
+    """Whether a convolution with weight shape ``(O, C, kh, kw)`` and output size ``out``
+    takes this path: 3x3, stride 1, dilation 1, no groups, padding at most 2 per side (so
+    that the input gradient is again such a convolution), float32/float64, enough
+    channels, 2x2 tiles covering at most ``MAX_TILE_WASTE`` more outputs than ``out``
+    holds, and NumPy's BLAS on one thread (:func:`single_blas_thread`)."""
+    th, tw = _tiles(out)
     return (ENABLED and tuple(w_shape[2:]) == (3, 3) and stride == (1, 1) and dilation == (1, 1)
             and groups == 1 and max(pad) <= 2 and dtype.kind == "f" and dtype.itemsize >= 4
-            and min(w_shape[:2]) >= MIN_CHANNELS)
+            and min(w_shape[:2]) >= MIN_CHANNELS
+            and 4 * th * tw <= (1 + MAX_TILE_WASTE) * out[0] * out[1] and single_blas_thread())
 
 
 def _tiles(out: tuple) -> tuple:

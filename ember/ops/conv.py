@@ -188,7 +188,7 @@ class Convolution(Op):
                 dilation: tuple, groups: int, out: tuple) -> tuple:
         if _depthwise(w, groups):
             return _biased(xp, _dw_conv(xp, x, w, stride, pad, dilation, out), b), None
-        if _winograd.applies(w.shape, stride, pad, dilation, groups, x.dtype):
+        if _winograd.applies(w.shape, stride, pad, dilation, groups, x.dtype, out):
             y, v = _winograd.conv(xp, x, w, pad, out)
             return _biased(xp, y, b), v if v.nbytes <= KEEP_COLS_BYTES else None
         o = w.shape[0]
@@ -214,7 +214,7 @@ class ConvTranspose(Op):
                 dilation: tuple, groups: int, size: tuple) -> Any:
         if _depthwise(w, groups):
             return _biased(xp, _dw_conv_t(xp, y, w, stride, pad, dilation, size), b)
-        if _winograd.applies(w.shape, stride, pad, dilation, groups, y.dtype):
+        if _winograd.applies(w.shape, stride, pad, dilation, groups, y.dtype, size):
             return _biased(xp, _winograd.conv_input_grad(xp, y, w, pad, size), b)
         n, o, ho, wo = y.shape
         cg, kh, kw = w.shape[1:]
@@ -248,11 +248,13 @@ class ConvWeight(Op):
                 dilation: tuple, groups: int, ksize: tuple) -> Any:
         if groups > 1 and x.shape[1] == groups == y.shape[1]:
             return _dw_conv_w(xp, x, y, stride, pad, dilation, ksize)
+        out = tuple(y.shape[2:])
         if _winograd.applies((y.shape[1], x.shape[1] // groups) + tuple(ksize), stride, pad,
-                             dilation, groups, x.dtype):
+                             dilation, groups, x.dtype, out):
             return _winograd.conv_weight_grad(xp, x, cols, y, pad)
-        if cols is None:
-            cols = _cols_of(xp, x, ksize, tuple(y.shape[2:]), stride, pad, dilation, groups)
+        n_cols = (groups, x.shape[1] // groups * ksize[0] * ksize[1], out[0] * out[1] * x.shape[0])
+        if cols is None or cols.shape != n_cols:    # none kept, or the forward's Winograd
+            cols = _cols_of(xp, x, ksize, out, stride, pad, dilation, groups)
         # cols @ y^T, transposed after: OpenBLAS is several times slower on y @ cols^T
         # (its long inner dimension Ho*Wo*N on a transposed operand)
         gw = xp.matmul(cols, _grouped(xp, y, groups).transpose(0, 2, 1))

@@ -1,15 +1,58 @@
 """The Winograd F(2x2, 3x3) path of the convolution ops (ember/ops/_winograd.py) against
 torch: forward, input and weight gradients, second order, odd sizes and every padding it
 takes; and the geometries that must keep to im2col."""
+import os
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
-from contextlib import contextmanager
 
 from hypothesis import given, strategies as st
 
 import ember
 from ember.ops import _winograd, conv
 from conformance import arrays, check
+
+
+SINGLE_BLAS_THREAD = _winograd.single_blas_thread       # the real one, before patching
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread(monkeypatch):
+    """The path is taken only with NumPy's BLAS on one thread and for sizes its tiles fit
+    well: as if both held, here (so odd and tiny sizes test its arithmetic)."""
+    monkeypatch.setattr(_winograd, "single_blas_thread", lambda: True)
+    monkeypatch.setattr(_winograd, "MAX_TILE_WASTE", 100.0)
+
+
+GEOMETRY = ((64, 64, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, np.dtype(np.float32))
+
+
+def test_more_than_one_blas_thread_keeps_im2col(monkeypatch):
+    from ember.backend.blas_threads import blas_threads
+    assert blas_threads() is not None and blas_threads() >= 1
+    assert _winograd.applies(*GEOMETRY, (16, 16))
+    monkeypatch.setattr(_winograd, "single_blas_thread", lambda: False)
+    assert not _winograd.applies(*GEOMETRY, (16, 16))
+
+
+def test_sizes_that_waste_tiles_keep_im2col(monkeypatch):
+    monkeypatch.setattr(_winograd, "MAX_TILE_WASTE", 0.1)
+    assert _winograd.applies(*GEOMETRY, (32, 32)) and _winograd.applies(*GEOMETRY, (8, 8))
+    assert _winograd.applies(*GEOMETRY, (21, 21))               # 22*22 / 21*21: 9.8 %
+    assert _winograd.applies(*GEOMETRY, (16, 15))               # 6.7 %
+    assert not _winograd.applies(*GEOMETRY, (11, 11))           # 19 %
+    assert not _winograd.applies(*GEOMETRY, (15, 15))           # 13.8 %
+
+
+def test_blas_threads_reads_the_limit_in_effect():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from ember.backend.blas_threads import blas_threads
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        assert blas_threads() == 1 and SINGLE_BLAS_THREAD()
+    if (os.cpu_count() or 1) >= 2:
+        with threadpoolctl.threadpool_limits(2, user_api="blas"):
+            assert blas_threads() == 2 and not SINGLE_BLAS_THREAD()
 
 
 @contextmanager
@@ -81,7 +124,7 @@ def test_few_channels_and_half_precision_keep_im2col():
     with spied() as calls:
         check(lambda m, x, w: m.nn.functional.conv2d(x, w, padding=1), x, w, atol=1e-4)
     assert not _winograd.applies((64, 64, 3, 3), (1, 1), (1,) * 4, (1, 1), 1,
-                                 np.dtype(np.float16))
+                                 np.dtype(np.float16), (8, 8))
     assert calls["conv"] == 0
 
 
@@ -128,3 +171,23 @@ def test_weight_grad_from_given_and_rebuilt_transform_equal():
     _, v = _winograd.conv(np, x, w, (1, 1, 1, 1), (7, 5))
     np.testing.assert_array_equal(_winograd.conv_weight_grad(np, x, v, g, (1, 1, 1, 1)),
                                   _winograd.conv_weight_grad(np, x, None, g, (1, 1, 1, 1)))
+
+
+def test_thread_count_changing_between_forward_and_backward(monkeypatch):
+    """The forward keeps Winograd's transformed input; if the backward then takes im2col
+    (BLAS went multi-threaded in between), it rebuilds its columns: same gradients."""
+    import torch
+    rng = np.random.default_rng(7)
+    xa = rng.standard_normal((2, 16, 8, 8)).astype(np.float32)
+    wa = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    x, w = (ember.tensor(a, requires_grad=True) for a in (xa, wa))
+    with spied() as calls:
+        y = ember.nn.functional.conv2d(x, w, padding=1)
+    assert calls["conv"] == 1
+    monkeypatch.setattr(_winograd, "single_blas_thread", lambda: False)
+    (y * y).sum().backward()
+    tx, tw = (torch.tensor(a, requires_grad=True) for a in (xa, wa))
+    ty = torch.nn.functional.conv2d(tx, tw, padding=1)
+    (ty * ty).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-3)
