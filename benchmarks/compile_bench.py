@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime
-import os
 import shlex
 import sys
 import time
@@ -35,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from benchmarks.harness import CLOCKS, _calibrate, _time_batch, summarize, thread_limit
-from benchmarks.run import _ENV_THREADS, _load, _thread_state
+from benchmarks.run import _load, _thread_state, pin_thread_env
 
 __all__ = ["CHECK_CALLS", "VARIANTS", "WORKLOADS", "CompileWorkload", "ResultsDiffer",
            "Target", "check_agreement", "main", "run"]
@@ -159,6 +158,18 @@ def _train(models: str, optimizer: str, batch: int, shape: tuple) -> Callable:
     return build
 
 
+def eval_forward(m: Any, model: Any, x: Any, wrap: Callable | None) -> Step:
+    """A call of ``model`` (put in eval mode) on ``x`` under ``m.no_grad()``, the step
+    passed through ``wrap`` (a compiler) when given."""
+    model.eval()
+
+    def step(a: Any) -> Any:
+        with m.no_grad():
+            return model(a)
+    fn = wrap(step) if wrap else step
+    return lambda: fn(x)
+
+
 def _infer(models: str, shape: tuple, batch: int) -> Callable:
     """A builder of eval-mode forwards under ``no_grad``."""
     def build(em: Any, th: Any) -> MakeStep:
@@ -166,15 +177,7 @@ def _infer(models: str, shape: tuple, batch: int) -> Callable:
         twins = _pair(models, em, th)
 
         def make(m: Any, wrap: Callable | None) -> Step:
-            model = copy.deepcopy(twins[m is th])
-            model.eval()
-            tx = m.from_numpy(x.copy())
-
-            def step(a: Any) -> Any:
-                with m.no_grad():
-                    return model(a)
-            fn = wrap(step) if wrap else step
-            return lambda: fn(tx)
+            return eval_forward(m, copy.deepcopy(twins[m is th]), m.from_numpy(x.copy()), wrap)
         return make
     return build
 
@@ -481,9 +484,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     """Entry point; returns the results (``None`` with ``--list``)."""
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
-    if "numpy" not in sys.modules and "torch" not in sys.modules:
-        for var in _ENV_THREADS:        # read by the BLAS/OpenMP runtimes when they load
-            os.environ[var] = str(args.threads)
+    pin_thread_env(args.threads)
     if args.list:
         for w in WORKLOADS:
             print(f"{w.name:<26} {w.description}")

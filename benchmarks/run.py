@@ -26,6 +26,14 @@ __all__ = ["main", "run"]
 _ENV_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+def pin_thread_env(threads: int) -> None:
+    """Set the BLAS/OpenMP thread variables, which the runtimes read when they load: only
+    while neither NumPy nor PyTorch is imported yet (a running program keeps its count)."""
+    if "numpy" not in sys.modules and "torch" not in sys.modules:
+        for var in _ENV_THREADS:
+            os.environ[var] = str(threads)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -129,9 +137,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     """Entry point; returns the results (``None`` with ``--list``)."""
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
-    if "numpy" not in sys.modules and "torch" not in sys.modules:
-        for var in _ENV_THREADS:        # read by the BLAS/OpenMP runtimes when they load
-            os.environ[var] = str(args.threads)
+    pin_thread_env(args.threads)
     if args.list:
         from benchmarks.workloads import WORKLOADS
         for w in WORKLOADS:

@@ -22,16 +22,15 @@ import argparse
 import copy
 import datetime
 import json
-import os
 import shlex
 import sys
 from typing import Any, Callable
 
 from benchmarks import transformer_models as tm
 from benchmarks.compile_bench import (LABELS, VARIANTS, CompileWorkload, MakeStep, Step,
-                                      Target, _cell, _num, run_one)
+                                      Target, _cell, _num, eval_forward, run_one)
 from benchmarks.harness import CLOCKS, thread_limit
-from benchmarks.run import _ENV_THREADS, _load, _thread_state
+from benchmarks.run import _load, _thread_state, pin_thread_env
 
 __all__ = ["TARGETS", "workloads", "run", "main", "markdown_section"]
 
@@ -53,15 +52,8 @@ def _infer(kind: str, config: tm.Config, batch: int, seq: int) -> Callable[[Any,
         models = tm.twins(kind, config, em, th)
 
         def make(m: Any, wrap: Callable | None) -> Step:
-            model = models[m is th]          # read-only here: the variants share it
-            model.eval()
-            x = m.from_numpy(tokens.copy())
-
-            def step(a: Any) -> Any:
-                with m.no_grad():
-                    return model(a)
-            fn = wrap(step) if wrap else step
-            return lambda: fn(x)
+            # read-only here: the variants share the model
+            return eval_forward(m, models[m is th], m.from_numpy(tokens.copy()), wrap)
         return make
     return build
 
@@ -291,9 +283,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     """Entry point; returns this run's results (``None`` with ``--list``)."""
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
-    if "numpy" not in sys.modules and "torch" not in sys.modules:
-        for var in _ENV_THREADS:        # read by the BLAS/OpenMP runtimes when they load
-            os.environ[var] = str(args.threads)
+    pin_thread_env(args.threads)
     if args.list:
         for w in workloads():
             print(f"{w.name:<22} {w.description}")
