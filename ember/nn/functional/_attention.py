@@ -103,13 +103,16 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         scores = where(keep, scores, -math.inf)
     if S == 0:
         return matmul(scores, value)
-    # Rows with nothing to attend to give zeros. Under a dispatch hook (a graph being
-    # traced, vmap) the zero-safe formula is always taken: neither can branch on whether
+    # Rows with nothing to attend to give zeros; only a mask can leave such rows (the
+    # causal one keeps the diagonal). Under a dispatch hook (a graph being traced, vmap)
+    # the zero-safe formula is always taken with a mask: neither can branch on whether
     # this call's (or one example's) mask leaves such rows.
-    dead = isneginf(scores).all(-1, keepdim=True)
-    if dispatch_hooks or bool(dead._data.any()):
-        weights = where(dead, 0.0, softmax(where(dead, 0.0, scores), -1))
-    else:
+    weights = None
+    if attn_mask is not None:
+        dead = isneginf(scores).all(-1, keepdim=True)
+        if dispatch_hooks or bool(dead._data.any()):
+            weights = where(dead, 0.0, softmax(where(dead, 0.0, scores), -1))
+    if weights is None:
         weights = softmax(scores, -1)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p)
