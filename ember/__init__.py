@@ -15,16 +15,10 @@ from ember.tensor import Size, Tensor, is_tensor
 from ember import ops
 from ember.ops import *  # noqa: F401,F403
 from ember import autograd
-from ember import nn
-from ember import optim
-from ember import io
-from ember.io import load, save
-from ember import models
 from ember.autograd.tape import GradientTape
 from ember.autograd import enable_grad, inference_mode, is_grad_enabled, \
     is_inference_mode_enabled, no_grad, set_grad_enabled
 from ember.tensor_repr import set_printoptions
-from ember.nn.functional._distance import cdist, cosine_similarity, pairwise_distance, pdist
 from ember.random import Generator, initial_seed, manual_seed, seed, get_rng_state, \
     set_rng_state
 
@@ -45,18 +39,32 @@ def numel(input: Tensor) -> int:
     return input.numel()
 
 
-# Larger parts load on first use, so `import ember` stays fast for code that needs neither.
-_LAZY_SUBMODULES = ("data", "keras", "utils", "cli", "func")
-
-
-_GRAPH_MODE = ("compile", "function", "jit")
+# Everything beyond tensors, ops and autograd loads on first use (`ember.nn`,
+# `import ember.optim`, `ember.save`...), so `import ember` stays fast (issue 6 measures it
+# against `import torch`).
+_LAZY_SUBMODULES = ("nn", "optim", "io", "models", "data", "keras", "utils", "cli", "func")
+_LAZY_NAMES = {
+    "load": "ember.io", "save": "ember.io",
+    "cdist": "ember.nn.functional._distance",
+    "cosine_similarity": "ember.nn.functional._distance",
+    "pairwise_distance": "ember.nn.functional._distance",
+    "pdist": "ember.nn.functional._distance",
+    "compile": "ember.compiler", "function": "ember.compiler", "jit": "ember.compiler",
+}
 
 
 def __getattr__(name: str):
+    import importlib
     if name in _LAZY_SUBMODULES:
-        import importlib
         return importlib.import_module(f"ember.{name}")
-    if name in _GRAPH_MODE:         # ember.compile / ember.function / ember.jit
-        from ember.compiler import compile
-        return compile
+    where = _LAZY_NAMES.get(name)
+    if where is not None:           # ember.function and ember.jit are ember.compile
+        value = getattr(importlib.import_module(where),
+                        "compile" if where == "ember.compiler" else name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES) | set(_LAZY_NAMES))
