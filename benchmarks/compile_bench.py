@@ -354,22 +354,29 @@ def _ember_compile(c: dict[str, Any]) -> str:
     return f"{c['ember']:.2f} s ({eager:.2f} + {trace:.2f})"
 
 
-def markdown_section(results: dict[str, Any]) -> str:
-    """The generated part of ``docs/benchmarks_compile.md``: command, machine, tables."""
+def section_head(results: dict[str, Any], how: str, first: list[str],
+                 last: list[str]) -> list[str]:
+    """The lines a results section starts with: when and how it ran (``how`` inside the
+    brackets), the machine, the load, and a table header with the ``first`` columns, the
+    four variants' medians, then the ``last`` columns."""
     from benchmarks.machine import summary_line
     from benchmarks.report import _load_line
+    columns = first + [f"{LABELS[v]} median (IQR)" for v in VARIANTS] + last
+    return [f"Run on {results['date']} with `{results['command']}` ({how}).", "",
+            f"Machine: {summary_line(results['machine'])}.", "",
+            _load_line(results.get("load_average")), "",
+            "| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
+
+
+def markdown_section(results: dict[str, Any]) -> str:
+    """The generated part of ``docs/benchmarks_compile.md``: command, machine, tables."""
     rows = results["workloads"]
-    lines = [
-        f"Run on {results['date']} with `{results['command']}` ({results['threads']} "
-        f"thread(s), {results['rounds']} interleaved rounds, {results['heavy_rounds']} for "
-        f"the ResNet-18 rows, {results['clock']} clock; compile times are wall clock).", "",
-        f"Machine: {summary_line(results['machine'])}.", "",
-        _load_line(results.get("load_average")), "",
-        "| Workload | What | " + " | ".join(f"{LABELS[v]} median (IQR)" for v in VARIANTS)
-        + " | compiled / PyTorch eager | speedup vs Ember eager | torch.compile / PyTorch "
-        "eager | Ember compile (eager + tracing call) | torch.compile compile |",
-        "|---" * 11 + "|",
-    ]
+    lines = section_head(
+        results, f"{results['threads']} thread(s), {results['rounds']} interleaved rounds, "
+        f"{results['heavy_rounds']} for the ResNet-18 rows, {results['clock']} clock; compile "
+        f"times are wall clock", ["Workload", "What"],
+        ["compiled / PyTorch eager", "speedup vs Ember eager", "torch.compile / PyTorch eager",
+         "Ember compile (eager + tracing call)", "torch.compile compile"])
     for r in rows:
         f, c = r["figures"], r["compile_s"]
         lines.append("| " + " | ".join(

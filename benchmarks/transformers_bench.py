@@ -28,7 +28,8 @@ from typing import Any, Callable
 
 from benchmarks import transformer_models as tm
 from benchmarks.compile_bench import (LABELS, VARIANTS, CompileWorkload, MakeStep, Step,
-                                      Target, _cell, _num, eval_forward, run_one)
+                                      Target, _cell, _num, eval_forward, run_one,
+                                      section_head)
 from benchmarks.harness import CLOCKS, thread_limit
 from benchmarks.run import _load, _thread_state, pin_thread_env
 
@@ -187,20 +188,11 @@ def markers(threads: int) -> tuple[str, str]:
 
 def markdown_section(results: dict[str, Any]) -> str:
     """One run's section: command, machine, one row per workload, targets, checks."""
-    from benchmarks.machine import summary_line
-    from benchmarks.report import _load_line
-    lines = [
-        f"### {results['threads']} thread(s)", "",
-        f"Run on {results['date']} with `{results['command']}` ({results['rounds']} "
-        f"interleaved rounds, {results['clock']} clock; compile times are wall clock"
-        f"{'; QUICK smoke run on tiny models' if results.get('quick') else ''}).", "",
-        f"Machine: {summary_line(results['machine'])}.", "",
-        _load_line(results.get("load_average")), "",
-        "| Workload | " + " | ".join(f"{LABELS[v]} median (IQR)" for v in VARIANTS)
-        + " | eager / PyTorch eager | compiled / PyTorch eager | torch.compile / PyTorch "
-        "eager | Target | |",
-        "|---" * 10 + "|",
-    ]
+    lines = [f"### {results['threads']} thread(s)", ""] + section_head(
+        results, f"{results['rounds']} interleaved rounds, {results['clock']} clock; compile "
+        f"times are wall clock{'; QUICK smoke run on tiny models' if results.get('quick') else ''}",
+        ["Workload"], ["eager / PyTorch eager", "compiled / PyTorch eager",
+                       "torch.compile / PyTorch eager", "Target", ""])
     for r in results["workloads"]:
         f = r["figures"]
         verdicts = "; ".join({True: "met", False: "**missed**", None: "not measured"}[t["met"]]
