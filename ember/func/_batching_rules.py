@@ -27,7 +27,7 @@ ELEMENTWISE = (
     "erfc", "erfinv", "frac", "abs", "sign", "floor", "ceil", "trunc", "round", "nan_to_num",
     "isnan", "isinf", "isfinite", "isposinf", "isneginf", "clamp", "maximum", "minimum",
     "fmax", "fmin", "atan2", "hypot", "logaddexp", "logaddexp2", "xlogy", "lerp",
-    "threshold", "threshold_backward", "relu", "hardtanh", "leaky_relu", "elu", "gelu",
+    "threshold", "threshold_backward", "gelu_backward", "relu", "hardtanh", "leaky_relu", "elu", "gelu",
     "silu", "softplus", "mish", "hardswish", "hardsigmoid", "logsigmoid",
     "binary_cross_entropy", "fused_lstm_cell", "fused_gru_cell", "fused_lstm_cell_backward",
     "fused_gru_cell_backward")

@@ -12,8 +12,9 @@ from typing import Any, Callable
 
 from ember.ops.elementwise import where
 from ember.ops.inplace import inplace
-from ember.ops.math import (_FLOATING, _NUMERIC, _Pointwise, _low_precision, _sigmoid, erfc,
-                            erfc_array, erfc_gelu_fast, exp, sigmoid, tanh)
+from ember.ops.math import (_FLOATING, _NUMERIC, _Pointwise, _low_precision, _sigmoid,
+                            erfc_array, erfc_gelu_fast, exp, gelu_slope_fast, sigmoid,
+                            tanh)
 from ember.ops.registry import Op, register, tensor_method
 from ember.tensor import Tensor
 
@@ -152,14 +153,53 @@ class Gelu(_Activation):
         return _low_precision(erfc_array)(xp, x * -_m.sqrt(0.5)) * x * 0.5
 
     def grad(self, g: Tensor, x: Tensor, *, approximate: str) -> Tensor:
-        if approximate == "tanh":
-            x2 = x * x
-            t = tanh((x + x2 * x * _GELU_KAPPA) * _SQRT_2_OVER_PI)
-            dinner = (x2 * (3 * _GELU_KAPPA) + 1) * _SQRT_2_OVER_PI
-            return g * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * dinner)
-        cdf = erfc(x * -_m.sqrt(0.5)) * 0.5
-        pdf = exp(x * x * -0.5) * _INV_SQRT_2PI
-        return g * (cdf + x * pdf)
+        return _gelu_backward(g, x, approximate=approximate)
+
+
+def _gelu_slope(xp: Any, x: Any, approximate: str) -> Any:
+    """GELU's derivative at the array ``x`` (each step the op PyTorch's formula names)."""
+    if approximate == "tanh":
+        x2 = x * x
+        t = xp.tanh((x + x2 * x * _GELU_KAPPA) * _SQRT_2_OVER_PI)
+        dinner = (x2 * (3 * _GELU_KAPPA) + 1) * _SQRT_2_OVER_PI
+        # (1 - t)(1 + t), not 1 - t*t: exactly 0 where t rounds to -1 or 1, as in PyTorch
+        return (t + 1) * 0.5 + x * 0.5 * ((1 - t) * (1 + t)) * dinner
+    cdf = _low_precision(erfc_array)(xp, x * -_m.sqrt(0.5)) * 0.5
+    pdf = xp.exp(x * x * -0.5) * _INV_SQRT_2PI
+    return cdf + x * pdf
+
+
+def _gelu_curvature(x: Tensor, approximate: str) -> Tensor:
+    """GELU's second derivative at ``x``, with Ember ops (so it has derivatives too)."""
+    if approximate == "tanh":
+        x2 = x * x
+        t = tanh((x + x2 * x * _GELU_KAPPA) * _SQRT_2_OVER_PI)
+        du = (x2 * (3 * _GELU_KAPPA) + 1) * _SQRT_2_OVER_PI          # d inner / dx
+        ddu = x * (6 * _GELU_KAPPA * _SQRT_2_OVER_PI)                  # d2 inner / dx2
+        sech2 = (1 - t) * (1 + t)
+        return sech2 * du + x * 0.5 * sech2 * (ddu - 2 * t * du * du)
+    return exp(x * x * -0.5) * _INV_SQRT_2PI * (2 - x * x)
+
+
+class GeluBackward(Op):
+    """``g * gelu'(x)`` as one op (instead of about a dozen). Its gradient in ``g`` is
+    itself; in ``x`` it is ``g * gelu''(x)``, written with Ember ops."""
+
+    name = "gelu_backward"
+
+    def forward(self, xp: Any, g: Any, x: Any, *, approximate: str) -> Any:
+        if approximate != "tanh":
+            fast = gelu_slope_fast(g, x, -_m.sqrt(0.5), _INV_SQRT_2PI)   # numba passes
+            if fast is not None:
+                return fast
+        return g * _gelu_slope(xp, x, approximate)
+
+    def backward(self, ctx: Any, gg: Tensor) -> tuple:
+        g, x = ctx.inputs
+        a = ctx.attrs["approximate"]
+        dg = _gelu_backward(gg, x, approximate=a) if ctx.edges[0] else None
+        dx = gg * g * _gelu_curvature(x, a) if ctx.edges[1] else None
+        return dg, dx
 
 
 class Silu(_Activation):
@@ -224,6 +264,7 @@ _hardtanh = register(Hardtanh())
 _leaky_relu = register(LeakyRelu())
 _elu = register(Elu())
 _gelu = register(Gelu())
+_gelu_backward = register(GeluBackward())
 _silu = register(Silu())
 _softplus = register(Softplus())
 _mish = register(Mish())

@@ -111,6 +111,41 @@ def _erfc_finish_loop(x: Any, c: Any, h: Any, e: Any, k: Any, gelu: bool, out: A
         out[i] = r * x[i] * half if gelu else r
 
 
+def _gelu_slope_loop(x: Any, c: Any, h: Any, e: Any, k: Any, pdf_scale: Any, g: Any,
+                     out: Any) -> None:
+    """``out = g * (0.5 * erfc(x * c) + x * pdf(x))`` from the terms of ``erfc(x * c)``
+    (``c = -1/sqrt 2``) and ``e = exp(-(x * c)**2)``, which is ``pdf(x) / pdf_scale``."""
+    two, half = k[1], k[2]
+    for i in range(x.shape[0]):
+        ei = h[i] * e[i]
+        r = two - ei if x[i] * c < 0 else ei
+        out[i] = g[i] * (r * half + x[i] * (e[i] * pdf_scale))
+
+
+def gelu_slope_fast(g: Any, x: Any, c: float, pdf_scale: float) -> Any:
+    """``g * gelu'(x)`` for exact GELU with numba (erfc's terms, NumPy's ``exp``, one
+    finishing pass), or None where it cannot run (see :func:`_erfc_fast`)."""
+    consts = _ERFC_CONSTS.get(x.dtype)
+    if consts is None or x.__class__ is not np.ndarray or g.__class__ is not np.ndarray \
+            or g.shape != x.shape or g.dtype != x.dtype or x.size < _FAST_MIN_SIZE:
+        return None
+    terms, finish = jit.kernel(_erfc_terms_loop), jit.kernel(_gelu_slope_loop)
+    if terms is None:
+        return None
+    flat = np.ascontiguousarray(x).reshape(-1)
+    scale = x.dtype.type(c)
+    h, e1 = np.empty_like(flat), np.empty_like(flat)
+    e2 = np.empty_like(flat) if x.dtype.itemsize >= 8 else flat[:0]
+    terms(flat, scale, *consts, h, e1, e2)
+    np.exp(e1, out=e1)
+    if e2.size:
+        np.exp(e2, out=e2)
+        e1 *= e2
+    finish(flat, scale, h, e1, consts[1], x.dtype.type(pdf_scale),
+           np.ascontiguousarray(g).reshape(-1), h)
+    return h.reshape(x.shape)
+
+
 def erfc_gelu_fast(x: Any, c: float) -> Any:
     """``erfc(x * c) * x * 0.5`` (exact GELU for ``c = -1/sqrt 2``) with numba, or None
     where it cannot run (see :func:`_erfc_fast`)."""

@@ -81,3 +81,34 @@ def test_what_the_numba_pass_declines():
                                rtol=1e-6)           # strided input: copied, then computed
     with jit.disabled():
         assert emath._erfc_fast(np.ones(emath._FAST_MIN_SIZE, np.float32), 1.0, False) is None
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_backward_op_matches_torch_to_second_order(approximate, dtype):
+    """GELU's gradient is one ``gelu_backward`` op (numba passes for the exact form);
+    its own gradients (in the upstream gradient and in x) against PyTorch's."""
+    x = (np.random.default_rng(2).standard_normal(5000) * 3).astype(dtype)
+    x[:5] = [0.0, -0.0, 30.0, -30.0, 1e-20]
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+    res = {}
+    for m, f in ((ember, F.gelu), (torch, torch.nn.functional.gelu)):
+        t = m.tensor(x, requires_grad=True)
+        (g,) = m.autograd.grad(f(t, approximate=approximate).sum(), (t,), create_graph=True)
+        (h,) = m.autograd.grad((g * g * 0.5).sum(), (t,))
+        res[m] = (g.detach().numpy(), h.numpy())
+    if approximate == "none":
+        with fast_from(1):
+            xe = ember.tensor(x, requires_grad=True)
+            F.gelu(xe).sum().backward()
+        with jit.disabled():
+            xs = ember.tensor(x, requires_grad=True)
+            F.gelu(xs).sum().backward()
+        np.testing.assert_allclose(xe.grad.numpy(), xs.grad.numpy(), **tol)
+    # first order: PyTorch's float32 tanh rounds to -1 a little earlier than NumPy's
+    # (correctly rounded) one, leaving ~1e-6 in the far tail of the tanh form
+    first = dict(tol, atol=2e-6) if dtype == np.float32 else tol
+    np.testing.assert_allclose(res[ember][0], res[torch][0], **first)
+    # the second derivative cancels (1 - tanh^2, 2 - x^2) in the tails: absolute tolerance
+    second = dict(rtol=1e-5, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(res[ember][1], res[torch][1], **second)
