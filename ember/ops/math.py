@@ -125,24 +125,15 @@ def _gelu_slope_loop(x: Any, c: Any, h: Any, e: Any, k: Any, pdf_scale: Any, g: 
 def gelu_slope_fast(g: Any, x: Any, c: float, pdf_scale: float) -> Any:
     """``g * gelu'(x)`` for exact GELU with numba (erfc's terms, NumPy's ``exp``, one
     finishing pass), or None where it cannot run (see :func:`_erfc_fast`)."""
-    consts = _ERFC_CONSTS.get(x.dtype)
-    if consts is None or x.__class__ is not np.ndarray or g.__class__ is not np.ndarray \
-            or g.shape != x.shape or g.dtype != x.dtype or x.size < _FAST_MIN_SIZE:
+    if g.__class__ is not np.ndarray or g.shape != x.shape or g.dtype != x.dtype:
         return None
-    terms, finish = jit.kernel(_erfc_terms_loop), jit.kernel(_gelu_slope_loop)
-    if terms is None:
+    parts = _erfc_parts(x, c)
+    if parts is None:
         return None
-    flat = np.ascontiguousarray(x).reshape(-1)
-    scale = x.dtype.type(c)
-    h, e1 = np.empty_like(flat), np.empty_like(flat)
-    e2 = np.empty_like(flat) if x.dtype.itemsize >= 8 else flat[:0]
-    terms(flat, scale, *consts, h, e1, e2)
-    np.exp(e1, out=e1)
-    if e2.size:
-        np.exp(e2, out=e2)
-        e1 *= e2
-    finish(flat, scale, h, e1, consts[1], x.dtype.type(pdf_scale),
-           np.ascontiguousarray(g).reshape(-1), h)
+    flat, scale, h, e = parts
+    jit.kernel(_gelu_slope_loop)(flat, scale, h, e, _ERFC_CONSTS[x.dtype][1],
+                                 x.dtype.type(pdf_scale),
+                                 np.ascontiguousarray(g).reshape(-1), h)
     return h.reshape(x.shape)
 
 
@@ -156,10 +147,10 @@ _ERFC_CONSTS = {np.dtype(d): (np.array(_ERFC_CHEB[:n], d), np.array((4, 2, 0.5, 
                 for d, n in ((np.float32, 12), (np.float64, len(_ERFC_CHEB)))}
 
 
-def _erfc_fast(x: Any, c: float, finish: bool | None) -> Any:
+def _erfc_parts(x: Any, c: float) -> tuple | None:
     """For a float32/float64 NumPy array ``x`` of at least :data:`_FAST_MIN_SIZE`
-    elements, with numba: ``erfc_nonneg(|x * c|)`` (``finish`` None), ``erfc(x * c)``
-    (False) or ``erfc(x * c) * x * 0.5`` (True); None otherwise (the caller runs NumPy)."""
+    elements, with numba: ``(x flat, c in x's dtype, t h(t), exp(-z*z))`` for
+    ``z = |x * c|`` (erfc_nonneg(z) is their product); None otherwise."""
     consts = _ERFC_CONSTS.get(x.dtype)
     if consts is None or x.__class__ is not np.ndarray or x.size < _FAST_MIN_SIZE:
         return None
@@ -175,10 +166,21 @@ def _erfc_fast(x: Any, c: float, finish: bool | None) -> Any:
     if e2.size:
         np.exp(e2, out=e2)
         e1 *= e2
+    return flat, scale, h, e1
+
+
+def _erfc_fast(x: Any, c: float, finish: bool | None) -> Any:
+    """With numba (see :func:`_erfc_parts`): ``erfc_nonneg(|x * c|)`` (``finish`` None),
+    ``erfc(x * c)`` (False) or ``erfc(x * c) * x * 0.5`` (True); None where it cannot
+    run (the caller runs NumPy)."""
+    parts = _erfc_parts(x, c)
+    if parts is None:
+        return None
+    flat, scale, h, e = parts
     if finish is None:
-        h *= e1
-        return h.reshape(x.shape)
-    jit.kernel(_erfc_finish_loop)(flat, scale, h, e1, consts[1], finish, h)
+        h *= e
+    else:
+        jit.kernel(_erfc_finish_loop)(flat, scale, h, e, _ERFC_CONSTS[x.dtype][1], finish, h)
     return h.reshape(x.shape)
 
 
