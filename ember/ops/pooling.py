@@ -5,15 +5,18 @@ Windows are walked one kernel offset at a time: each offset is one strided slab 
 Max pooling keeps no index array in the forward; the backward finds each window's first
 maximum (PyTorch's tie rule) by comparing the slabs with the output, then routes the
 gradient with ``window_scatter``, whose adjoint ``window_gather`` is its backward, so
-gradients of any order work. Adaptive max pooling and unpooling use the same pairing
-with flat per-plane indices (``plane_gather`` / ``plane_scatter``); indices returned to
-the user are flat per (N, C) plane, ``h * W + w``, as in PyTorch.
+gradients of any order work. With numba, the common 2x2 / stride-2 pool runs the max,
+the argmax and the scatter as one-pass kernels (``_pool_kernels``) under the same rules.
+Adaptive max pooling and unpooling use the same pairing with flat per-plane indices
+(``plane_gather`` / ``plane_scatter``); indices returned to the user are flat per (N, C)
+plane, ``h * W + w``, as in PyTorch.
 """
 from __future__ import annotations
 
 import math
 from typing import Any
 
+from ember.ops import _pool_kernels
 from ember.ops.checks import check_values
 from ember.ops.conv import _pad, _padded_size, _unlift, attrs_but, ntuple, offsets
 from ember.ops.resize import adaptive_avg_poolnd, adaptive_windows
@@ -80,6 +83,11 @@ def _slabs(xp: Any, x: Any, k: tuple, s: tuple, p: tuple, d: tuple, out: tuple,
         yield i, j, xpad[win]
 
 
+def _which_dtype(xp: Any, k: tuple) -> Any:
+    """The dtype of kernel offset numbers."""
+    return xp.int16 if k[0] * k[1] < 2 ** 15 else xp.int32
+
+
 def _lowest(xp: Any, dtype: Any) -> Any:
     return -xp.inf if dtype.kind == "f" else xp.iinfo(dtype).min
 
@@ -91,6 +99,10 @@ class MaxPool2d(Op):
 
     def forward(self, xp: Any, x: Any, *, k: tuple, s: tuple, p: tuple, d: tuple,
                 out: tuple) -> Any:
+        if _pool_kernels.applies(xp, x.dtype, x.shape[2:], k, s, p, d, out):
+            fast = _pool_kernels.max_pool(x, out, _which_dtype(xp, k))
+            if fast is not None:
+                return fast[0]
         res = None
         for _, _, slab in _slabs(xp, x, k, s, p, d, out, _lowest(xp, x.dtype)):
             if res is None:
@@ -127,7 +139,22 @@ class MaxPool2dArgmax(Op):
     def forward(self, xp: Any, x: Any, m: Any, *, k: tuple, s: tuple, p: tuple, d: tuple,
                 out: tuple, flat: bool) -> Any:
         size = x.shape[2:]
-        which = xp.zeros(m.shape, dtype=xp.int16 if k[0] * k[1] < 2 ** 15 else xp.int32)
+        fast = None
+        if _pool_kernels.applies(xp, x.dtype, size, k, s, p, d, out):
+            fast = _pool_kernels.max_pool(x, out, _which_dtype(xp, k))
+        which = fast[1] if fast is not None else self._which(xp, x, m, k, s, p, d, out)
+        if not flat:
+            return which
+        ih = (xp.arange(out[0]) * s[0] - p[0])[:, None] + (which // k[1]) * d[0]
+        iw = (xp.arange(out[1]) * s[1] - p[1]) + (which % k[1]) * d[1]
+        return ih.astype(xp.int64) * size[1] + iw
+
+    @staticmethod
+    def _which(xp: Any, x: Any, m: Any, k: tuple, s: tuple, p: tuple, d: tuple,
+               out: tuple) -> Any:
+        """The offset numbers, one kernel offset at a time."""
+        size = x.shape[2:]
+        which = xp.zeros(m.shape, dtype=_which_dtype(xp, k))
         todo = xp.ones(m.shape, dtype=bool)
         step = xp.empty_like(which)
         nan = xp.isnan(m) if m.dtype.kind == "f" else None
@@ -146,11 +173,7 @@ class MaxPool2dArgmax(Op):
                 if valid is not None:
                     hit &= valid
                 xp.copyto(which, i * k[1] + j, where=hit)
-        if not flat:
-            return which
-        ih = (xp.arange(out[0]) * s[0] - p[0])[:, None] + (which // k[1]) * d[0]
-        iw = (xp.arange(out[1]) * s[1] - p[1]) + (which % k[1]) * d[1]
-        return ih.astype(xp.int64) * size[1] + iw
+        return which
 
 
 class WindowScatter(Op):
@@ -161,6 +184,10 @@ class WindowScatter(Op):
 
     def forward(self, xp: Any, g: Any, which: Any, *, size: tuple, k: tuple, s: tuple,
                 p: tuple, d: tuple, out: tuple) -> Any:
+        if _pool_kernels.applies(xp, g.dtype, size, k, s, p, d, out):
+            fast = _pool_kernels.scatter(g, which, size)
+            if fast is not None:
+                return fast
         need = tuple(max(n + 2 * pp, (o - 1) * ss + (kk - 1) * dd + 1)
                      for n, pp, o, ss, kk, dd in zip(size, p, out, s, k, d))
         buf = xp.zeros(g.shape[:2] + need, dtype=g.dtype)

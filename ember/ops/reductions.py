@@ -130,6 +130,13 @@ class Sum(Op):
     saves = ()
 
     def forward(self, xp: Any, x: Any, *, dims: tuple, keepdim: bool, dtype: Any) -> Any:
+        if dtype is None and x.ndim > 2 and x.dtype.char in "fd" and x.size and \
+                dims == (0,) + tuple(range(2, x.ndim)):
+            # per-channel sums of NC... (conv bias gradients): NumPy's reduction over
+            # (0, 2, 3) is 2-4x slower than summing the batch first, then each plane
+            per_channel = xp.sum(x, axis=0).reshape(x.shape[1], -1).sum(axis=1)
+            return per_channel.reshape((1, -1) + (1,) * (x.ndim - 2)) if keepdim \
+                else per_channel
         return xp.sum(x, axis=dims, keepdims=keepdim, dtype=_int_result(x, dtype))
 
     def backward(self, ctx: Any, g: Tensor) -> Tensor:

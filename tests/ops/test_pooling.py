@@ -4,6 +4,7 @@ import torch
 from hypothesis import given, strategies as st
 
 import ember
+from ember.backend import jit
 from conformance import FLOAT_DTYPES, arrays, check, noncontiguous
 
 
@@ -204,3 +205,89 @@ def test_max_pool2d_backward_with_non_finite_upstream_gradient():
         lib.nn.functional.max_pool2d(t, 2).backward(lib.from_numpy(up.copy()))
         grads.append(t.grad.numpy())
     np.testing.assert_array_equal(grads[0], grads[1])
+
+
+# -- the numba 2x2 / stride-2 kernels (ember/ops/_pool_kernels.py) ----------------------
+
+@pytest.fixture(params=["numba", "numpy"])
+def numba_switch(request):
+    """Run the test with the numba kernels on (where numba is installed) and off."""
+    if request.param == "numba":
+        if not jit.enabled():
+            pytest.skip("numba not installed")
+        yield
+    else:
+        with jit.disabled():
+            yield
+
+
+def _special_values(dtype):
+    """A (2, 3, 9, 10) input whose 2x2 windows hold ties, NaNs (one, two, NaN beside
+    inf), infinities of both signs and all -inf; odd height leaves a row over."""
+    x = np.floor(np.random.default_rng(5).uniform(-2, 2, (2, 3, 9, 10))).astype(dtype)
+    x[0, 0, 0:2, 0:2] = [[1, np.nan], [np.nan, 2]]
+    x[0, 0, 0:2, 2:4] = [[np.nan, 5], [1, 1]]
+    x[0, 0, 2:4, 0:2] = [[np.inf, -np.inf], [np.nan, 0]]
+    x[0, 1, 0:2, 0:2] = -np.inf
+    x[0, 1, 2:4, 2:4] = [[-np.inf, np.inf], [np.inf, 3]]
+    x[1, 0, 0:2, 0:2] = [[np.nan, 1], [2, np.nan]]
+    x[1, 2, 4:6, 4:6] = 7
+    return x
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_max_pool2d_2x2_special_values_match_torch(numba_switch, dtype):
+    x = _special_values(dtype)
+    for kw in [dict(kernel_size=2), dict(kernel_size=2, ceil_mode=True),
+               dict(kernel_size=(2, 2), stride=2, padding=1)]:
+        check(lambda m, a: m.nn.functional.max_pool2d(a, return_indices=True, **kw), x,
+              gradcheck=False)
+
+
+def test_max_pool2d_2x2_gradcheck_noncontiguous_and_unbatched(numba_switch):
+    x = np.random.default_rng(6).standard_normal((2, 3, 6, 8))
+    check(lambda m, a: m.nn.functional.max_pool2d(a, 2), x)
+    check(lambda m, a: m.nn.functional.max_pool2d(a, 2, return_indices=True), x[0])
+    check(lambda m, a: m.nn.functional.max_pool2d(a, 2), noncontiguous(x))
+    check(lambda m, a: m.nn.functional.max_pool2d(a, 2),
+          np.random.default_rng(7).standard_normal((4, 6, 28, 28)).astype(np.float32))
+
+
+def test_max_pool2d_2x2_double_backward(numba_switch):
+    x = np.floor(np.random.default_rng(8).uniform(-2, 2, (2, 2, 6, 7)))
+    grads = []
+    for lib in (ember, torch):
+        t = lib.from_numpy(x.copy()).requires_grad_()
+        g, = lib.autograd.grad(lib.nn.functional.max_pool2d(t, 2).pow(3).sum(), [t],
+                               create_graph=True)
+        h, = lib.autograd.grad((g * g).sum(), [t])
+        grads.append((g.detach().numpy(), h.numpy()))
+    for e, t in zip(*grads):
+        np.testing.assert_allclose(e, t)
+
+
+@pytest.mark.skipif(not jit.enabled(), reason="numba not installed")
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_2x2_kernels_give_the_numpy_bits_and_decline_what_they_do_not_cover(dtype):
+    from ember.ops import _pool_kernels, pooling
+    x = _special_values(dtype)
+    geom = dict(k=(2, 2), s=(2, 2), p=(0, 0), d=(1, 1), out=(4, 5))
+    size = x.shape[2:]
+    y, which = _pool_kernels.max_pool(x, geom["out"], np.int16)
+    g = np.random.default_rng(9).standard_normal(y.shape).astype(dtype)
+    g[0, 0, 0, 0], g[1, 1, 1, 1] = np.inf, np.nan
+    gx = _pool_kernels.scatter(g, which, size)
+    with jit.disabled():
+        y0 = pooling._max_pool.forward(np, x, **geom)
+        which0 = pooling._argmax.forward(np, x, y0, flat=False, **geom)
+        gx0 = pooling._win_scatter.forward(np, g, which0, size=size, **geom)
+    np.testing.assert_array_equal(y, y0)
+    np.testing.assert_array_equal(which, which0)
+    np.testing.assert_array_equal(gx, gx0)
+    assert _pool_kernels.applies(np, x.dtype, size, **geom)
+    assert not _pool_kernels.applies(np, x.dtype, size, **dict(geom, out=(5, 5)))  # ceil
+    assert not _pool_kernels.applies(np, x.dtype, size, **dict(geom, p=(1, 1)))
+    assert not _pool_kernels.applies(np, np.dtype(np.int64), size, **geom)
+    assert _pool_kernels.max_pool(np.asfortranarray(x), geom["out"], np.int16) is None
+    with jit.disabled():
+        assert not _pool_kernels.applies(np, x.dtype, size, **geom)
