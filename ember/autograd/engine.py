@@ -3,7 +3,10 @@ calls each op's backward (itself written with Ember ops, so it can be recorded a
 ``create_graph=True``), and delivers gradients to leaves or to the requested inputs."""
 from __future__ import annotations
 
+import sys
 from typing import Any, Sequence
+
+import numpy as np
 
 from ember.autograd import anomaly
 from ember.autograd.grad_mode import state as grad_state
@@ -168,7 +171,7 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                     b = buffers.get(nxt)
                     if b is None:
                         b = buffers[nxt] = [None] * len(nxt.outs)
-                    b[e[1]] = g if b[e[1]] is None else b[e[1]] + g
+                    b[e[1]] = g if b[e[1]] is None else _plus(b[e[1]], g)
     finally:
         grad_state.enabled = prev
 
@@ -206,7 +209,49 @@ def _add_leaf(leaf_grads: dict, leaf: Any, g: Any) -> None:
     if not leaf._rg:
         return
     prev = leaf_grads.get(id(leaf))
-    leaf_grads[id(leaf)] = (leaf, g if prev is None else prev[1] + g)
+    leaf_grads[id(leaf)] = (leaf, g if prev is None else _plus(prev[1], g))
+
+
+def _refcounts(t: Any) -> tuple:
+    return sys.getrefcount(t), sys.getrefcount(t._data)
+
+
+def _plus(acc: Any, g: Any) -> Any:
+    """``acc + g`` for two gradients flowing into the same place; written into ``acc``'s
+    array when nothing else can see it, as PyTorch's engine does with a buffer it owns.
+
+    Backward functions may return a tensor they also return elsewhere (``add`` gives
+    ``g`` to both inputs), a view, or an array some node saved, so ``acc`` is only reused
+    when CPython's reference counts show that the engine's slot is the sole holder of the
+    tensor and the tensor the sole holder of its array (no views, no saved copies), and
+    no graph is being recorded (``create_graph``, graph-mode tracing, vmap)."""
+    from ember.ops.registry import dispatch_hooks     # (a cycle at import time)
+    if _EXCLUSIVE is not None and not grad_state.enabled and not trace_observers and \
+            not dispatch_hooks and acc.__class__ is Tensor and g.__class__ is Tensor and \
+            _refcounts(acc) == _EXCLUSIVE:       # first: the locals below add references
+        a, b = acc._data, g._data
+        if a.__class__ is np.ndarray and b.__class__ is np.ndarray and a.base is None and \
+                a.dtype == b.dtype and a.shape == b.shape and a.flags.writeable and \
+                acc.grad_fn is None:
+            a += b
+            return acc
+    return acc + g
+
+
+def _exclusive_probe(acc: Any) -> tuple:
+    return _refcounts(acc)             # called like _plus, so the counts match its own
+
+
+def _measure_exclusive() -> tuple | None:
+    """The reference counts :func:`_plus` sees for a tensor held only by the engine's
+    slot (None off CPython, where counts mean nothing)."""
+    if sys.implementation.name != "cpython":
+        return None
+    slot = [_make(np.zeros(1))]
+    return _exclusive_probe(slot[0])
+
+
+_EXCLUSIVE = _measure_exclusive()
 
 
 def _accumulate(leaf: Any, g: Any, create_graph: bool, shared: bool = False) -> None:
