@@ -83,9 +83,21 @@ def markdown_section(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def markers(threads: int) -> tuple[str, str]:
+    """The result markers for a run at ``threads`` threads: one section per thread count
+    (the 1-thread section keeps the original markers)."""
+    if threads == 1:
+        return BEGIN, END
+    return (f"<!-- results threads={threads}:begin (written by python -m benchmarks.run "
+            f"--threads {threads}; edit above or below) -->",
+            f"<!-- results threads={threads}:end -->")
+
+
 def update_doc(path: str, results: dict[str, Any]) -> None:
-    """Replace the text between the result markers of ``path`` (append them if absent)."""
-    replace_section(path, markdown_section(results), BEGIN, END, "# Benchmarks\n")
+    """Replace the text between the result markers of ``path`` for the run's thread count
+    (append them if absent)."""
+    begin, end = markers(results.get("threads", 1))
+    replace_section(path, markdown_section(results), begin, end, "# Benchmarks\n")
 
 
 def replace_section(path: str, body: str, begin: str, end_marker: str, title: str) -> None:

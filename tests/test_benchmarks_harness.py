@@ -19,10 +19,10 @@ from benchmarks.harness import Unavailable, Workload  # noqa: E402
 SIDE_KEYS = {"median", "q1", "q3", "min", "max", "calls_per_round", "rounds"}
 
 
-def _bench(tmp_path, doc):
+def _bench(tmp_path, doc, *extra):
     out = tmp_path / "results.json"
     run.main(["--only", "add_16", "--rounds", "2", "--min-time", "0.001",
-              "--out", str(out), "--doc", str(doc)])
+              "--out", str(out), "--doc", str(doc), *extra])
     return json.loads(out.read_text())
 
 
@@ -52,6 +52,21 @@ def test_json_schema_and_markdown_table(tmp_path):
     text = doc.read_text()
     assert text.count(report.BEGIN) == 1 and text.count(report.END) == 1
     assert text.count("| add_16 |") == 1 and "Hand-written intro." in text
+
+
+def test_each_thread_count_has_its_own_section(tmp_path):
+    doc = tmp_path / "bench.md"
+    doc.write_text("# Benchmarks\n")
+    _bench(tmp_path, doc)
+    one = doc.read_text()
+    data = _bench(tmp_path, doc, "--threads", "2")
+    assert data["threads"] == 2
+    text = doc.read_text()
+    begin, end = report.markers(2)
+    assert text.startswith(one.rstrip("\n"))                  # the 1-thread section stays
+    section = text[text.index(begin):text.index(end)]
+    assert "1 thread(s)" not in section and "2 thread(s)" in section
+    assert section.count("| add_16 |") == 1 and text.count("| add_16 |") == 2
 
 
 def test_unavailable_and_failing_workloads_become_rows():
