@@ -5,7 +5,9 @@ function (generated source, compiled once): each node becomes a single call
 ``v7 = F3(xp, v2, v5, **A3)`` of the op's own ``forward`` on arrays, with every value a
 local variable. There is no dispatch, no autograd bookkeeping and no tensor wrapping
 inside; the schedule is the node order. A node that memory planning gave a preallocated
-``buffer`` calls ``op.forward_out(xp, buffer, *arrays, **attrs)`` instead.
+``buffer`` calls ``op.forward_out(xp, buffer, *arrays, **attrs)`` instead. A local is
+deleted right after the last node that reads it, so arrays are freed as early as in
+eager mode.
 
 The generated function takes the input arrays positionally, reads each capture's current
 array (``tensor._data``) at the start, and returns ``(outputs, grads)`` as arrays.
@@ -35,6 +37,7 @@ def _generate(graph: Graph) -> tuple[str, dict]:
     for i, v in enumerate(graph.consts):
         env[f"C{i}"] = v.data
         lines.append(f"    {_name(v)} = C{i}")
+    dead_after = _dead_after(graph)
     literal = 0
     for k, n in enumerate(graph.nodes):
         args = []
@@ -72,6 +75,9 @@ def _generate(graph: Graph) -> tuple[str, dict]:
                 if v.shape == ():
                     lines.append(f"    if {_name(v)}.__class__ is not _ndarray: "
                                  f"{_name(v)} = _asarray({_name(v)})")
+        if dead_after[k]:
+            lines.append(f"    del {', '.join(dead_after[k])}")
+
     def ref(x: Any) -> str:
         if x.__class__ is Value:
             return _name(x)
@@ -82,6 +88,26 @@ def _generate(graph: Graph) -> tuple[str, dict]:
     lines.append(f"    return ({outs}{',' if graph.outputs else ''}), "
                  f"({grads}{',' if graph.grad_effects else ''})")
     return "\n".join(lines) + "\n", env
+
+
+def _dead_after(graph: Graph) -> list[list[str]]:
+    """Per node, the locals no later node reads and the function does not return: they
+    are deleted there, so each array is freed after its last use as in eager mode
+    (otherwise every intermediate of a training step would stay alive to the end)."""
+    keep = {v.id for v in graph.output_values()}
+    last: dict[int, int] = {}
+    for v in (*graph.inputs, *graph.captures, *graph.consts):
+        last[v.id] = -1
+    for k, n in enumerate(graph.nodes):
+        for v in n.input_values():
+            last[v.id] = k
+        for v in n.outputs:
+            last.setdefault(v.id, k)
+    dead: list[list[str]] = [[] for _ in graph.nodes]
+    for vid, k in last.items():
+        if k >= 0 and vid not in keep:
+            dead[k].append(f"v{vid}")
+    return [sorted(d) for d in dead]
 
 
 def source(graph: Graph) -> str:
