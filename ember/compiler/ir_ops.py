@@ -5,7 +5,8 @@ from typing import Any
 
 from ember.ops.registry import Op
 
-__all__ = ["CopyInto", "copy_into", "Slot", "fill_slots", "WithIndexArrays", "with_index_arrays"]
+__all__ = ["CopyInto", "copy_into", "AddInto", "Slot", "fill_slots", "WithIndexArrays",
+           "with_index_arrays"]
 
 
 class CopyInto(Op):
@@ -20,6 +21,23 @@ class CopyInto(Op):
 
 
 copy_into = CopyInto()
+
+
+class AddInto(Op):
+    """``a + b`` written into input ``into`` (0 or 1): memory planning gives an ``add``
+    this op when that input is a fresh array of the result's shape and dtype that
+    nothing reads afterwards (the gradients a training step sums), saving an
+    allocation the size of the result."""
+
+    name = "add_into"
+    differentiable = False
+
+    def __init__(self, into: int) -> None:
+        super().__init__()
+        self.into = into
+
+    def forward(self, xp: Any, a: Any, b: Any, alpha: Any = 1) -> Any:
+        return xp.add(a, b, out=(a, b)[self.into])
 
 
 class Slot:

@@ -74,7 +74,8 @@ def test_chain_of_fused_nodes_reuses_buffers_and_computes_in_place():
     stats = _runs_equal(g, lambda: (_f32(4, 8),))
     bufs = [n.buffer for n in g.nodes[:3]]
     assert bufs[0] is bufs[1] is bufs[2]
-    assert stats == {"nodes": 3, "buffers": 1, "inplace": 2, "bytes": 128, "bytes_saved": 256}
+    assert stats == {"nodes": 3, "buffers": 1, "inplace": 2, "bytes": 128, "bytes_saved": 256,
+                     "add_into": 0}
 
 
 def test_dead_buffer_is_reused_but_not_while_still_read():

@@ -20,7 +20,10 @@ Buffers make a compiled graph's calls share memory, so one graph must not run in
 threads at once (the pipeline leaves this pass off for ``dynamic=True`` graphs, whose
 shapes change). ``ctx.stats["memory"]``: ``nodes`` given a buffer, ``buffers``
 allocated, ``inplace`` reuses of a dying input, ``bytes`` allocated and ``bytes_saved``
-(bytes the buffered nodes' outputs would take without reuse, minus ``bytes``).
+(bytes the buffered nodes' outputs would take without reuse, minus ``bytes``) and
+``add_into``: ``add`` nodes that write their sum into a fresh input nothing reads
+afterwards (:class:`~ember.compiler.ir_ops.AddInto`; the gradients a training step sums,
+whose result leaves the graph and so cannot have a buffer).
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ import numpy as np
 
 from ember.backend import array_module
 from ember.compiler.ir import Graph, Node, Value
+from ember.compiler.ir_ops import AddInto
 from ember.compiler.passes.fusion import FUSABLE
 
 __all__ = ["run", "FRESH"]
@@ -40,7 +44,8 @@ __all__ = ["run", "FRESH"]
 FRESH: dict[str, tuple | None] = {name: None for name in FUSABLE}
 FRESH.update({name: None for name in ("matmul", "gemm", "linear", "conv_transpose",
                                       "conv_weight", "sum", "mean", "softmax",
-                                      "log_softmax", "clone", "cross_entropy")})
+                                      "log_softmax", "clone", "cross_entropy",
+                                      "embedding_backward")})
 FRESH["convolution"] = (0,)          # its hidden columns may be a view of the input
 
 
@@ -126,7 +131,40 @@ def run(graph: Graph, ctx: Any) -> None:
         if hasattr(n.op, "specialize"):
             _specialize(n, buffer_of, xp)
     ctx.stats["memory"] = {"nodes": nplanned, "buffers": nbuf, "inplace": inplace,
-                           "bytes": nbytes, "bytes_saved": wanted - nbytes}
+                           "bytes": nbytes, "bytes_saved": wanted - nbytes,
+                           "add_into": _adds_into_inputs(nodes, escaping, last)}
+
+
+def _adds_into_inputs(nodes: list, escaping: set, last: dict) -> int:
+    """Turn each ``add`` that can write its sum into one of its inputs into
+    :class:`AddInto`; returns how many. The input must be a fresh array made in this call
+    (not a buffer, capture, input or const, and not a view), read by no later node through
+    any alias, not leaving the graph, and of the result's shape and dtype."""
+    roots: dict[int, set] = {}           # value id -> fresh arrays it may share memory with
+    for n in nodes:
+        shared = set().union(*(roots.get(u.id, set()) for u in n.input_values()))
+        for k, v in enumerate(n.outputs):
+            if _fresh(n, k):
+                roots[v.id] = {v.id} if n.buffer is None else set()
+            else:
+                roots[v.id] = set(shared)
+    end: dict[int, int] = {}             # fresh array -> last position its memory is read
+    for vid, rs in roots.items():
+        for r in rs:
+            end[r] = max(end.get(r, -1), math.inf if vid in escaping else last[vid])
+    count = 0
+    for i, n in enumerate(nodes):
+        if n.op.name != "add" or n.buffer is not None or n.attrs.get("alpha", 1) != 1 or \
+                len(n.inputs) != 2 or n.inputs[0] is n.inputs[1]:
+            continue
+        out = n.outputs[0]
+        for k, u in enumerate(n.inputs):
+            if u.__class__ is Value and roots.get(u.id) == {u.id} and end[u.id] == i and \
+                    (u.shape, u.dtype) == (out.shape, out.dtype):
+                n.op = AddInto(k)
+                count += 1
+                break
+    return count
 
 
 def _specialize(n: Node, buffer_of: dict, xp: Any) -> None:
