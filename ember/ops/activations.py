@@ -10,12 +10,14 @@ from __future__ import annotations
 import math as _m
 from typing import Any, Callable
 
+import numpy as np
+
 from ember.ops.elementwise import where
 from ember.ops.inplace import inplace
 from ember.ops.math import (_FLOATING, _NUMERIC, _Pointwise, _low_precision, _sigmoid,
-                            erfc_array, erfc_gelu_fast, exp, gelu_slope_fast, sigmoid,
+                            erfc_array, exp, gelu_exact_fast, gelu_slope_fast, sigmoid,
                             tanh)
-from ember.ops.registry import Op, register, tensor_method
+from ember.ops.registry import Op, apply, register, tensor_method
 from ember.tensor import Tensor
 
 __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu",
@@ -64,6 +66,22 @@ class _Activation(_Pointwise):
         return self.grad(g, ctx.inputs[0], **ctx.attrs)
 
 
+_ZEROS: dict = {}
+
+
+def _zero(x: Any, value: Any) -> Any:
+    """For a NumPy array ``x`` and an int ``value`` of 0: a read-only 0-d zero of ``x``'s
+    dtype (cached), which NumPy ufuncs take about twice as fast as a Python or NumPy
+    scalar; else None."""
+    if value.__class__ is not int or value != 0 or x.__class__ is not np.ndarray:
+        return None
+    zero = _ZEROS.get(x.dtype)
+    if zero is None:
+        zero = _ZEROS[x.dtype] = np.zeros((), x.dtype)
+        zero.flags.writeable = False
+    return zero
+
+
 class Threshold(_Activation):
     """``value`` where ``x <= threshold``, else ``x`` (NaN passes through)."""
 
@@ -71,11 +89,15 @@ class Threshold(_Activation):
 
     def forward(self, xp: Any, x: Any, *, threshold: float, value: float) -> Any:
         if threshold == value:
+            zero = _zero(x, value)              # relu
+            if zero is not None:
+                return np.maximum(x, zero)
             return xp.maximum(x, _as(x.dtype, threshold, self.name))
         return xp.where(x <= threshold, _as(x.dtype, value, self.name), x)
 
-    def grad(self, g: Tensor, x: Tensor, *, threshold: float, value: float) -> Tensor:
-        return _threshold_backward(g, x, threshold=threshold)
+    def backward(self, ctx: Any, g: Tensor) -> Tensor:
+        return apply(_threshold_backward, (g, ctx.inputs[0]),
+                     {"threshold": ctx.attrs["threshold"]})
 
 
 class ThresholdBackward(Op):
@@ -88,7 +110,8 @@ class ThresholdBackward(Op):
     def forward(self, xp: Any, g: Any, x: Any, *, threshold: float) -> Any:
         # ~9x faster than where(x <= threshold, 0, g) in NumPy; differs only where g is
         # inf/NaN at a masked position (NaN instead of 0)
-        return g * ~(x <= threshold)
+        zero = _zero(x, threshold)
+        return g * ~(x <= (threshold if zero is None else zero))
 
     def backward(self, ctx: Any, gg: Tensor) -> tuple:
         return _threshold_backward(gg, ctx.inputs[1], **ctx.attrs), None
@@ -147,7 +170,7 @@ class Gelu(_Activation):
             inner += 1
             return inner * x * 0.5
         # 0.5 * x * erfc(-x / sqrt 2) == 0.5 * x * (1 + erf(x / sqrt 2)), accurate for x < 0
-        fast = erfc_gelu_fast(x, -_m.sqrt(0.5))        # the same steps in two numba passes
+        fast = gelu_exact_fast(x)           # numba: float32 one pass, float64 two passes
         if fast is not None:
             return fast
         return _low_precision(erfc_array)(xp, x * -_m.sqrt(0.5)) * x * 0.5
@@ -287,7 +310,7 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     if isinstance(input, Tensor) and input._data.dtype.kind == "b":
         raise RuntimeError("relu: Boolean inputs not supported for relu")
     if not inplace:
-        return _relu(input, threshold=0, value=0)
+        return apply(_relu, (input,), {"threshold": 0, "value": 0})
     return _run(_relu, input, True, "relu_", threshold=0, value=0)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from ember.backend import jit
 from ember.backend.dtypes import result_type
+from ember.ops import _fast_math_kernels as _fk
 from ember.ops.creation import zeros_like
 from ember.ops.elementwise import where
 from ember.ops.inplace import inplace_method
@@ -123,10 +124,13 @@ def _gelu_slope_loop(x: Any, c: Any, h: Any, e: Any, k: Any, pdf_scale: Any, g: 
 
 
 def gelu_slope_fast(g: Any, x: Any, c: float, pdf_scale: float) -> Any:
-    """``g * gelu'(x)`` for exact GELU with numba (erfc's terms, NumPy's ``exp``, one
-    finishing pass), or None where it cannot run (see :func:`_erfc_fast`)."""
+    """``g * gelu'(x)`` for exact GELU with numba (float32: one pass; float64: erfc's
+    terms, NumPy's ``exp``, one finishing pass), or None where it cannot run (see
+    :func:`_erfc_fast`)."""
     if g.__class__ is not np.ndarray or g.shape != x.shape or g.dtype != x.dtype:
         return None
+    if x.dtype == np.float32:
+        return _erfc32(x, c, _fk.GELU_SLOPE, g, pdf_scale)
     parts = _erfc_parts(x, c)
     if parts is None:
         return None
@@ -137,10 +141,37 @@ def gelu_slope_fast(g: Any, x: Any, c: float, pdf_scale: float) -> Any:
     return h.reshape(x.shape)
 
 
-def erfc_gelu_fast(x: Any, c: float) -> Any:
-    """``erfc(x * c) * x * 0.5`` (exact GELU for ``c = -1/sqrt 2``) with numba, or None
-    where it cannot run (see :func:`_erfc_fast`)."""
-    return _erfc_fast(x, c, True)
+def gelu_exact_fast(x: Any) -> Any:
+    """Exact GELU ``x * Phi(x)`` with numba: float32 in one pass of a rational erf
+    (:func:`ember.ops._fast_math_kernels.gelu32_loop`), float64 as
+    ``erfc(-x / sqrt 2) * x * 0.5`` (see :func:`_erfc_fast`); None where it cannot run."""
+    if x.dtype != np.float32:
+        return _erfc_fast(x, -_m.sqrt(0.5), True)
+    if x.__class__ is not np.ndarray or x.size < _FAST_MIN_SIZE:
+        return None
+    k = _fk.kernel(_fk.gelu32_loop)
+    if k is None:
+        return None
+    flat = np.ascontiguousarray(x).reshape(-1)
+    out = np.empty_like(flat)
+    k(flat, out)
+    return out.reshape(x.shape)
+
+
+def _erfc32(x: Any, c: float, mode: int, g: Any = None, pdf_scale: float = 0.0) -> Any:
+    """For a float32 NumPy array of at least :data:`_FAST_MIN_SIZE` elements, with
+    numba: :func:`ember.ops._fast_math_kernels.erfc32_loop`'s one pass (``mode`` says what
+    it writes); None otherwise."""
+    if x.__class__ is not np.ndarray or x.size < _FAST_MIN_SIZE:
+        return None
+    k = _fk.kernel(_fk.erfc32_loop)
+    if k is None:
+        return None
+    flat = np.ascontiguousarray(x).reshape(-1)
+    g = flat[:0] if g is None else np.ascontiguousarray(g).reshape(-1)
+    out = np.empty_like(flat)
+    k(flat, np.float32(c), *_ERFC_CONSTS[x.dtype], mode, g, np.float32(pdf_scale), out)
+    return out.reshape(x.shape)
 
 
 _ERFC_CONSTS = {np.dtype(d): (np.array(_ERFC_CHEB[:n], d), np.array((4, 2, 0.5, 30, 0), d))
@@ -148,7 +179,7 @@ _ERFC_CONSTS = {np.dtype(d): (np.array(_ERFC_CHEB[:n], d), np.array((4, 2, 0.5, 
 
 
 def _erfc_parts(x: Any, c: float) -> tuple | None:
-    """For a float32/float64 NumPy array ``x`` of at least :data:`_FAST_MIN_SIZE`
+    """For a float64 (or float32) NumPy array ``x`` of at least :data:`_FAST_MIN_SIZE`
     elements, with numba: ``(x flat, c in x's dtype, t h(t), exp(-z*z))`` for
     ``z = |x * c|`` (erfc_nonneg(z) is their product); None otherwise."""
     consts = _ERFC_CONSTS.get(x.dtype)
@@ -170,9 +201,12 @@ def _erfc_parts(x: Any, c: float) -> tuple | None:
 
 
 def _erfc_fast(x: Any, c: float, finish: bool | None) -> Any:
-    """With numba (see :func:`_erfc_parts`): ``erfc_nonneg(|x * c|)`` (``finish`` None),
-    ``erfc(x * c)`` (False) or ``erfc(x * c) * x * 0.5`` (True); None where it cannot
-    run (the caller runs NumPy)."""
+    """With numba (see :func:`_erfc_parts`; float32 in one pass, :func:`_erfc32`):
+    ``erfc_nonneg(|x * c|)`` (``finish`` None), ``erfc(x * c)`` (False) or, for float64,
+    ``erfc(x * c) * x * 0.5`` (True); None where it cannot run (the caller runs NumPy)."""
+    if x.dtype == np.float32:
+        mode = _fk.ERFC_NONNEG if finish is None else _fk.ERFC
+        return None if finish else _erfc32(x, c, mode)
     parts = _erfc_parts(x, c)
     if parts is None:
         return None

@@ -14,8 +14,10 @@ import math
 from typing import Any, Sequence
 
 import ml_dtypes
+import numpy as np
 
 from ember.autograd.grad_mode import state as _grad_state
+from ember.ops import _fast_math_kernels as _fk
 from ember.ops._util import norm_dims
 from ember.ops.creation import from_numpy
 from ember.ops.elementwise import where
@@ -90,7 +92,46 @@ def _blend(running: Any, batch: Any, momentum: float) -> None:
     running += momentum * batch
 
 
-_native_layer_norm = register(type("NativeLayerNorm", (_Normalize,), {})())
+class NativeLayerNorm(_Normalize):
+    """:class:`_Normalize` over trailing dims; for a large C-contiguous float32 input,
+    with numba, one pass per row
+    (:func:`ember.ops._fast_math_kernels.layer_norm32_rows_loop`)."""
+
+    def forward(self, xp: Any, x: Any, weight: Any, bias: Any, running_mean: Any,
+                running_var: Any, *, dims: tuple, eps: float, momentum: float) -> Any:
+        fast = _layer_norm_fast(x, weight, bias, dims, eps)
+        if fast is not None:
+            return fast
+        return super().forward(xp, x, weight, bias, running_mean, running_var, dims=dims,
+                               eps=eps, momentum=momentum)
+
+
+def _layer_norm_fast(x: Any, weight: Any, bias: Any, dims: tuple, eps: float) -> Any:
+    """``(out, mean, rstd)`` as :meth:`_Normalize.forward` gives them, or None where the
+    kernel does not apply (numba off, other dtypes or array types, strided arrays)."""
+    if (x.__class__ is not np.ndarray or x.dtype != np.float32 or x.size < _fk.MIN_SIZE
+            or not x.flags.c_contiguous or not dims
+            or tuple(dims) != tuple(range(x.ndim - len(dims), x.ndim))):
+        return None
+    params = [np.zeros(0, np.float32) if p is None else p for p in (weight, bias)]
+    if any(p.__class__ is not np.ndarray or p.dtype != np.float32 for p in params):
+        return None
+    rows = _fk.kernel(_fk.layer_norm32_rows_loop)
+    if rows is None:
+        return None
+    n = math.prod(x.shape[d] for d in dims)
+    if n == 0:
+        return None
+    w, b = (np.ascontiguousarray(p).reshape(-1) for p in params)
+    out = np.empty_like(x)
+    stat_shape = x.shape[:x.ndim - len(dims)] + (1,) * len(dims)
+    mean, rstd = np.empty(stat_shape, np.float32), np.empty(stat_shape, np.float32)
+    rows(x.reshape(-1, n), w, b, np.float32(eps), out.reshape(-1, n), mean.reshape(-1),
+         rstd.reshape(-1))
+    return out, mean, rstd
+
+
+_native_layer_norm = register(NativeLayerNorm())
 _native_batch_norm = register(type("NativeBatchNorm", (_Normalize,), {})())
 _native_group_norm = register(type("NativeGroupNorm", (_Normalize,), {})())
 

@@ -1,10 +1,15 @@
 """Softmax and log-softmax as fused ops: a numerically stable forward (the maximum is
-subtracted before exponentiating) and a closed-form backward written with Ember ops."""
+subtracted before exponentiating) and a closed-form backward written with Ember ops.
+Along the last axis of a large float32 array, with numba, the forward is one pass
+(:func:`ember.ops._fast_math_kernels.softmax32_rows_loop`)."""
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ember.backend.dtypes import to_dtype
+from ember.ops import _fast_math_kernels as _fk
 from ember.ops._util import norm_dim
 from ember.ops.registry import Op, register, tensor_method
 from ember.tensor import Tensor
@@ -42,14 +47,30 @@ def _finish_log_softmax(xp: Any, s: Any, axis: Any) -> None:
     s -= xp.log(xp.exp(s).sum(axis=axis, keepdims=True))
 
 
+def _last_axis_fast(x: Any, axis: Any, log: bool) -> Any:
+    """(Log-)softmax along the last axis of a C-contiguous float32 NumPy array of at least
+    :data:`~ember.ops._fast_math_kernels.MIN_SIZE` elements, with numba; None otherwise."""
+    if (x.__class__ is not np.ndarray or x.dtype != np.float32 or x.size < _fk.MIN_SIZE
+            or axis != x.ndim - 1 or not x.flags.c_contiguous):
+        return None
+    rows = _fk.kernel(_fk.softmax32_rows_loop)
+    if rows is None:
+        return None
+    out = np.empty_like(x)
+    rows(x.reshape(-1), x.shape[-1], log, out.reshape(-1))
+    return out
+
+
 def softmax_array(xp: Any, x: Any, axis: Any) -> Any:
     """Softmax of the array ``x`` along ``axis`` (None: a 0-d array), as a new array."""
-    return _normalize(xp, x, axis, _finish_softmax)
+    fast = _last_axis_fast(x, axis, False)
+    return _normalize(xp, x, axis, _finish_softmax) if fast is None else fast
 
 
 def log_softmax_array(xp: Any, x: Any, axis: Any) -> Any:
     """Log-softmax of the array ``x`` along ``axis``, as a new array."""
-    return _normalize(xp, x, axis, _finish_log_softmax)
+    fast = _last_axis_fast(x, axis, True)
+    return _normalize(xp, x, axis, _finish_log_softmax) if fast is None else fast
 
 
 def require_float(name: str, x: Tensor) -> None:

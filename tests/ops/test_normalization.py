@@ -1,11 +1,16 @@
+import contextlib
+
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 import ember
 import ember.nn.functional as EF
 from conformance import arrays, assert_close, check, shapes
+from ember.backend import jit
+from ember.ops import _fast_math_kernels as fk
+from ember.ops.normalization import _layer_norm_fast
 
 DTYPES = [np.float32, np.float64]
 
@@ -204,3 +209,54 @@ def test_layer_norm_empty_and_grad_fn_name():
     assert tuple(EF.layer_norm(ember.randn(0, 4), (4,)).shape) == (0, 4)
     y = EF.layer_norm(ember.randn(2, 3, requires_grad=True), 3)
     assert y.grad_fn.name() == "NativeLayerNormBackward0"
+
+
+@contextlib.contextmanager
+def kernels_from(size):
+    """The numba kernels (ember/ops/_fast_math_kernels.py) for arrays of ``size``
+    elements or more."""
+    keep = fk.MIN_SIZE
+    fk.MIN_SIZE = size
+    try:
+        yield
+    finally:
+        fk.MIN_SIZE = keep
+
+
+@pytest.mark.skipif(not jit.enabled(), reason="numba not installed")
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_layer_norm_float32_kernel_matches_torch_and_numpy(data):
+    """float32 layer norm runs one numba pass per row: output and gradients against
+    torch (the saved mean and 1/std feed backward), and against the NumPy code; an
+    offset mean, constant rows and NaN/inf included."""
+    shape = data.draw(shapes(min_dims=0, max_dims=2, min_side=1, max_side=4)
+                      ) + (data.draw(st.integers(1, 40)),)
+    k = data.draw(st.integers(1, len(shape)))
+    norm = shape[len(shape) - k:]
+    x = arrays(data.draw, shape, np.float32) + data.draw(st.sampled_from([0.0, 100.0]))
+    flat = x.reshape(-1, int(np.prod(norm)))
+    if data.draw(st.booleans()):
+        flat[0] = 3.0
+    if data.draw(st.booleans()):
+        flat[-1, 0] = data.draw(st.sampled_from([np.nan, np.inf]))
+    w, b = _params(data.draw, int(np.prod(norm)), np.float32)
+    w, b = (None if p is None else p.reshape(norm) for p in (w, b))
+    fn = lambda m, x, w, b: m.nn.functional.layer_norm(x, norm, w, b, eps=1e-5)  # noqa: E731
+    with kernels_from(1):
+        check(fn, x, w, b, gradcheck=False, grad_atol=1e-4, rtol=1e-4, atol=5e-5)
+        fast = fn(ember, *(None if a is None else ember.from_numpy(a) for a in (x, w, b)))
+    with jit.disabled():
+        slow = fn(ember, *(None if a is None else ember.from_numpy(a) for a in (x, w, b)))
+    np.testing.assert_allclose(fast.numpy(), slow.numpy(), rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.skipif(not jit.enabled(), reason="numba not installed")
+def test_what_the_layer_norm_kernel_declines():
+    x = np.random.default_rng(4).standard_normal((64, 80)).astype(np.float32)
+    assert _layer_norm_fast(x, None, None, (1,), 1e-5) is not None
+    assert _layer_norm_fast(x.astype(np.float64), None, None, (1,), 1e-5) is None
+    assert _layer_norm_fast(np.asfortranarray(x), None, None, (1,), 1e-5) is None
+    assert _layer_norm_fast(x[:4], None, None, (1,), 1e-5) is None
+    with jit.disabled():
+        assert _layer_norm_fast(x, None, None, (1,), 1e-5) is None

@@ -1,14 +1,18 @@
+import contextlib
 import warnings
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 import ember
 import ember.nn.functional as F
 from conformance import arrays, check, noncontiguous, shapes
+from ember.backend import jit
+from ember.ops import _fast_math_kernels as fk
+from ember.ops.softmax import _last_axis_fast
 
 
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
@@ -95,3 +99,55 @@ def test_functional_names_are_the_implicit_dim_versions():
     for name in ("softmax", "log_softmax", "softmin"):
         assert getattr(F, name) is getattr(_activation, name)
     assert F.softmax is not ember.softmax
+
+
+@contextlib.contextmanager
+def kernels_from(size):
+    """The numba kernels (ember/ops/_fast_math_kernels.py) for arrays of ``size``
+    elements or more."""
+    keep = fk.MIN_SIZE
+    fk.MIN_SIZE = size
+    try:
+        yield
+    finally:
+        fk.MIN_SIZE = keep
+
+
+SPECIAL = [-np.inf, 1000.0, -1000.0, 88.0, -88.0, 0.0, -0.0, 1e-30]
+
+
+@pytest.mark.skipif(not jit.enabled(), reason="numba not installed")
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_float32_last_axis_kernel_matches_torch_and_numpy(name, data):
+    """float32 along the last axis runs one numba pass per row (its own exp): forward and
+    gradient against torch, and against the NumPy code, special values included (rows
+    fully masked with -inf, NaN, +-1000)."""
+    shape = data.draw(shapes(min_dims=1, max_dims=3, min_side=1, max_side=5)
+                      ) + (data.draw(st.integers(1, 70)),)
+    x = arrays(data.draw, shape, np.float32, -20, 20)
+    flat = x.reshape(-1)
+    picks = data.draw(st.lists(st.sampled_from(SPECIAL + [np.nan]), max_size=flat.size))
+    flat[:len(picks)] = picks
+    if data.draw(st.booleans()):
+        x.reshape(-1, shape[-1])[0] = -np.inf
+    with kernels_from(1):
+        check(lambda m, a: getattr(m, name)(a, -1), x, gradcheck=False)
+        fast = getattr(ember, name)(ember.from_numpy(x), -1).numpy()
+    with jit.disabled():
+        slow = getattr(ember, name)(ember.from_numpy(x), -1).numpy()
+    np.testing.assert_allclose(fast, slow, rtol=1e-6, atol=1e-7 if name == "softmax" else 2e-6)
+
+
+@pytest.mark.skipif(not jit.enabled(), reason="numba not installed")
+def test_what_the_softmax_kernel_declines():
+    """Other axes, other dtypes, strided arrays and small arrays take the NumPy code."""
+    x = np.random.default_rng(3).standard_normal((64, 80)).astype(np.float32)
+    assert _last_axis_fast(x, 1, False) is not None
+    assert _last_axis_fast(x, 0, False) is None
+    assert _last_axis_fast(x.astype(np.float64), 1, False) is None
+    assert _last_axis_fast(np.asfortranarray(x), 1, False) is None
+    assert _last_axis_fast(x[:4], 1, False) is None
+    with jit.disabled():
+        assert _last_axis_fast(x, 1, False) is None
