@@ -60,11 +60,18 @@ def version() -> str | None:
     return _STATE["numba"].__version__ if enabled() else None
 
 
-def kernel(source: Callable) -> Callable | None:
+def kernel(source: Callable, helpers: dict[str, Callable] | None = None) -> Callable | None:
     """``source`` compiled by numba (once per process; cached on disk), or None when
-    numba is not :func:`enabled`."""
+    numba is not :func:`enabled`.
+
+    numba resolves the globals a kernel calls when it compiles it, and they must be
+    compiled functions too: ``helpers`` maps such a global's name to the plain function
+    it stands for, which is compiled and bound to that name in ``source``'s module first.
+    """
     if not enabled():
         return None
+    for name, helper in (helpers or {}).items():
+        source.__globals__[name] = kernel(helper)
     k = _KERNELS.get(source)
     if k is None:
         # error_model="numpy": x / 0 gives inf/NaN as in NumPy (Python's ZeroDivisionError

@@ -31,6 +31,19 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _INT64 = np.dtype(np.int64)
 
 
+def _row_max_loop(x: Any, r: int) -> Any:
+    """Row ``r``'s maximum; NaN if the row holds one (as ``np.max``)."""
+    m = x[r, 0]
+    for j in range(1, x.shape[1]):
+        if x[r, j] > m or x[r, j] != x[r, j]:
+            m = x[r, j]
+    return m
+
+
+_HELPERS = {"_row_max": _row_max_loop}     # bound by jit.kernel to the compiled helper
+_row_max: Any = None
+
+
 def _forward_loop(x: Any, t: Any, ignore_index: int, loss: Any) -> tuple:
     """``loss[r] = -((x[r, t[r]] - max) - log(sum(exp(x[r] - max))))``, 0 where
     ``t[r] == ignore_index``. Returns (positions not ignored, float64 sum of the losses,
@@ -45,10 +58,7 @@ def _forward_loop(x: Any, t: Any, ignore_index: int, loss: Any) -> tuple:
             continue
         if k < 0 or k >= c:
             return count, total, r
-        m = x[r, 0]                         # the row's maximum; NaN wins, as in np.max
-        for j in range(1, c):
-            if x[r, j] > m or x[r, j] != x[r, j]:
-                m = x[r, j]
+        m = _row_max(x, r)
         s = 0.0
         for j in range(c):
             s += math.exp(x[r, j] - m)
@@ -74,10 +84,7 @@ def _backward_loop(x: Any, t: Any, ignore_index: int, g: Any, mean: bool, out: A
             scale = scale * 0               # NaN/inf upstream stays NaN, as in NumPy
         if mean:
             scale = scale / max(count, 1)
-        m = x[r, 0]                         # the row's maximum; NaN wins, as in np.max
-        for j in range(1, c):
-            if x[r, j] > m or x[r, j] != x[r, j]:
-                m = x[r, j]
+        m = _row_max(x, r)
         s = 0.0
         for j in range(c):
             e = math.exp(x[r, j] - m)
@@ -104,7 +111,7 @@ def forward(x: Any, t: Any, ignore_index: int) -> tuple | None:
     if not _applies(x, t):
         return None
     loss = np.empty(x.shape[0], x.dtype)
-    count, total, bad = jit.kernel(_forward_loop)(x, t, ignore_index, loss)
+    count, total, bad = jit.kernel(_forward_loop, _HELPERS)(x, t, ignore_index, loss)
     return loss, count, total, bad
 
 
@@ -114,5 +121,5 @@ def backward(g: Any, x: Any, t: Any, ignore_index: int, mean: bool) -> Any:
     if not (_applies(x, t) and g.__class__ is np.ndarray and g.dtype == x.dtype):
         return None
     out = np.empty_like(x)
-    jit.kernel(_backward_loop)(x, t, ignore_index, g.reshape(-1), mean, out)
+    jit.kernel(_backward_loop, _HELPERS)(x, t, ignore_index, g.reshape(-1), mean, out)
     return out
