@@ -84,7 +84,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         key, value = _grouped(query, key, value)
     L, S = query.shape[-2], key.shape[-2]
     s = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
-    scores = matmul(query, key.transpose(-2, -1)) * s
+    # scaling the (L, E) queries costs E/S of scaling the (L, S) scores
+    scores = matmul(query * s, key.transpose(-2, -1))
     keep = None
     if is_causal:
         keep = from_numpy(np.tril(np.ones((L, S), dtype=bool)))
