@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 
 __all__ = ["enabled", "reset", "disabled", "version", "kernel"]
 
-_KERNELS: dict[Callable, Callable] = {}
+_KERNELS: dict[tuple, Callable] = {}
 _STATE: dict[str, Any] = {}
 
 
@@ -60,22 +60,27 @@ def version() -> str | None:
     return _STATE["numba"].__version__ if enabled() else None
 
 
-def kernel(source: Callable, helpers: dict[str, Callable] | None = None) -> Callable | None:
+def kernel(source: Callable, helpers: dict[str, Callable] | None = None,
+           contract: bool = False) -> Callable | None:
     """``source`` compiled by numba (once per process; cached on disk), or None when
     numba is not :func:`enabled`.
 
     numba resolves the globals a kernel calls when it compiles it, and they must be
     compiled functions too: ``helpers`` maps such a global's name to the plain function
     it stands for, which is compiled and bound to that name in ``source``'s module first.
+    ``contract`` lets LLVM fuse a multiply and an add into one FMA instruction (one
+    rounding instead of two): faster polynomial evaluation, results no longer
+    bit-identical to the same steps in NumPy.
     """
     if not enabled():
         return None
     for name, helper in (helpers or {}).items():
-        source.__globals__[name] = kernel(helper)
-    k = _KERNELS.get(source)
+        source.__globals__[name] = kernel(helper, contract=contract)
+    k = _KERNELS.get((source, contract))
     if k is None:
         # error_model="numpy": x / 0 gives inf/NaN as in NumPy (Python's ZeroDivisionError
         # check would also keep LLVM from vectorizing the loop)
-        k = _KERNELS[source] = _STATE["numba"].njit(cache=True, nogil=True,
-                                                    error_model="numpy")(source)
+        k = _KERNELS[source, contract] = _STATE["numba"].njit(
+            cache=True, nogil=True, error_model="numpy",
+            fastmath={"contract"} if contract else False)(source)
     return k
