@@ -128,6 +128,7 @@ class Node:
         self.inputs = None
         self.saved = None
         self.out_saved = None
+        self.versions = ()           # (tensor, version) pairs: they hold the inputs too
         self.freed = True
         if self.fctx is not None:
             self.fctx._release()

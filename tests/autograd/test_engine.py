@@ -168,3 +168,15 @@ def test_next_functions_and_grad_fn_names():
     assert mul.name() == "MulBackward0"
     assert mul.next_functions[0][0].name() == "AccumulateGrad"
     assert mul.next_functions[0][0].variable is x
+
+
+def test_backward_releases_the_tensors_a_node_saved():
+    import weakref
+    x = ember.randn(100, requires_grad=True)
+    h = x.exp()
+    alive = weakref.ref(h)
+    loss = (h * h).sum()            # mul saves h (and records its version)
+    del h
+    loss.backward()
+    assert alive() is None          # freed although loss and its graph are still alive
+    assert loss.grad_fn is not None
