@@ -137,24 +137,52 @@ def _weight_transform(xp: Any, w: Any, flip: bool = False) -> Any:
     return (k[::-1] if flip else k).T @ w.reshape(o * c, 9).T
 
 
-def _output_transform(xp: Any, m: list, o: int, th: int, tw: int, n: int,
+def _products_at(xp: Any, u: Any, vs: list, free: bool) -> Any:
+    """``A^T`` along the tile rows of the products ``u @ v`` (one (4, O, tiles*N) GEMM per
+    tile row ``r``), as (2, 4, O, tiles*N): ``_at`` fed one product at a time, so at most
+    two are alive; with ``free`` each ``vs[r]`` is dropped once multiplied. Same additions
+    in the same order as ``_at``."""
+    t = prev = None
+    for r in range(4):
+        m = xp.matmul(u[4 * r:4 * r + 4], vs[r])
+        if free:
+            vs[r] = None
+        if r == 0:
+            t = xp.empty((2,) + m.shape, dtype=m.dtype)
+        elif r == 1:
+            xp.add(prev, m, out=t[0])
+        elif r == 2:
+            t[0] += m
+            xp.subtract(prev, m, out=t[1])
+        else:
+            t[1] -= m
+        prev = m
+    return t
+
+
+def _output_transform(xp: Any, t: Any, o: int, th: int, tw: int, n: int,
                       out: tuple) -> Any:
-    """``A^T m A`` per tile (``m``: four (4, O, tiles*N), one per tile row), cropped to
-    ``out``, as contiguous NCHW."""
-    m = [a.reshape(4, o, th, tw, n) for a in m]
-    t = xp.empty((2, 4, o, th, tw, n), dtype=m[0].dtype)
-    _at(xp, m, t[0], t[1])
+    """``A^T m A`` per tile given ``t`` = ``A^T m`` (2, 4, O, tiles*N) from
+    ``_products_at``, cropped to ``out``, as contiguous NCHW."""
+    t = t.reshape(2, 4, o, th, tw, n)
     y = xp.empty((o, th, 2, tw, 2, n), dtype=t.dtype)         # = (O, 2*th, 2*tw, N)
     for i in range(2):
         _at(xp, t[i], y[:, :, i, :, 0], y[:, :, i, :, 1])
     return to_nchw(xp, y.reshape(o, 2 * th, 2 * tw, n), (0, 0, 0, 0), out)
 
 
-def conv(xp: Any, x: Any, w: Any, pad: tuple, out: tuple) -> tuple:
+def transformed_nbytes(x_shape: tuple, out: tuple, dtype: Any) -> int:
+    """Bytes of the transformed input ``conv`` keeps for an NCHW input of ``x_shape``."""
+    th, tw = _tiles(out)
+    return 16 * x_shape[1] * th * tw * x_shape[0] * dtype.itemsize
+
+
+def conv(xp: Any, x: Any, w: Any, pad: tuple, out: tuple, keep: bool = True) -> tuple:
     """``conv2d(x, w)`` (NCHW, 3x3, stride 1, padding ``pad``) with output size ``out``,
-    and the transformed input (16, C, tiles*N) for ``conv_weight_grad``."""
+    and, if ``keep``, the transformed input (16, C, tiles*N) for ``conv_weight_grad``
+    (else None)."""
     u = _weight_transform(xp, w)
-    return _conv(xp, x, u.reshape(16, w.shape[0], w.shape[1]), pad, out, True)
+    return _conv(xp, x, u.reshape(16, w.shape[0], w.shape[1]), pad, out, keep)
 
 
 def _conv(xp: Any, x: Any, u: Any, pad: tuple, out: tuple, keep: bool) -> tuple:
@@ -166,8 +194,8 @@ def _conv(xp: Any, x: Any, u: Any, pad: tuple, out: tuple, keep: bool) -> tuple:
     vs = _input_transform(xp, _parity_split(xp, x, pad, th, tw), th, tw,
                           [v[4 * r:4 * r + 4] for r in range(4)] if keep else
                           _chunks(xp, (4, c, th * tw * n), x.dtype))
-    m = [xp.matmul(u[4 * r:4 * r + 4], vs[r]) for r in range(4)]
-    return _output_transform(xp, m, u.shape[1], th, tw, n, out), v
+    t = _products_at(xp, u, vs, not keep)
+    return _output_transform(xp, t, u.shape[1], th, tw, n, out), v
 
 
 def conv_input_grad(xp: Any, g: Any, w: Any, pad: tuple, size: tuple) -> Any:

@@ -234,6 +234,46 @@ def test_batch_transposes_of_aliasing_sizes():
     check(lambda m, x, w: m.nn.functional.conv2d(x, w, padding=1), x, w, atol=1e-5)
 
 
+def test_kept_columns_stay_within_the_budget(monkeypatch):
+    """Convolutions keep their columns while the kept bytes fit ``KEEP_COLS_BYTES``, the
+    later ones rebuild theirs; the count drops back as the graph frees them, and the
+    gradients are those of keeping everything."""
+    from ember.ops import conv
+    rng = np.random.default_rng(9)
+    xs = rng.standard_normal((2, 4, 6, 6))
+    ws = [rng.standard_normal((4, 4, 3, 3)) / 6 for _ in range(3)]
+    one = 4 * 9 * 6 * 6 * 2 * 8                   # float64 columns of each convolution
+    grads = {}
+    for budget in (3 * one, one):
+        start = conv._kept.nbytes                       # other tests' graphs still alive
+        monkeypatch.setattr(conv, "KEEP_COLS_BYTES", start + budget)
+        x = ember.from_numpy(xs.copy()).requires_grad_()
+        w = [ember.from_numpy(a.copy()).requires_grad_() for a in ws]
+        ys = [x]
+        for wi in w:
+            ys.append(ember.nn.functional.conv2d(ys[-1], wi, padding=1))
+        kept = [y.grad_fn.saved[0] is not None for y in ys[1:]]
+        assert kept == ([True] * 3 if budget == 3 * one else [True, False, False])
+        assert conv._kept.nbytes == start + sum(kept) * one
+        (ys[-1] * ys[-1]).sum().backward()
+        assert conv._kept.nbytes == start               # released by the backward
+        grads[budget] = [t.grad.numpy() for t in [x] + w]
+        del ys
+    for a, b in zip(grads[3 * one], grads[one]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_kept_columns_of_a_graph_dropped_unused_are_uncounted(monkeypatch):
+    from ember.ops import conv
+    start = conv._kept.nbytes
+    monkeypatch.setattr(conv, "KEEP_COLS_BYTES", start + (1 << 20))
+    x = ember.randn(2, 3, 5, 5, requires_grad=True)
+    y = ember.nn.functional.conv2d(x, ember.randn(4, 3, 3, 3), padding=1)
+    assert conv._kept.nbytes > start
+    del y
+    assert conv._kept.nbytes == start
+
+
 # -- errors ---------------------------------------------------------------------------
 
 def _t(*shape, dtype=ember.float32):

@@ -173,6 +173,28 @@ def test_weight_grad_from_given_and_rebuilt_transform_equal():
                                   _winograd.conv_weight_grad(np, x, None, g, (1, 1, 1, 1)))
 
 
+
+def test_forward_without_keeping_the_transformed_input():
+    """``keep=False`` gives the same output and no transformed input; with ``keep`` its
+    size is ``transformed_nbytes``."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((3, 5, 9, 6)).astype(np.float32)
+    w = rng.standard_normal((7, 5, 3, 3)).astype(np.float32)
+    y, v = _winograd.conv(np, x, w, (1, 1, 1, 1), (9, 6))
+    y2, none = _winograd.conv(np, x, w, (1, 1, 1, 1), (9, 6), keep=False)
+    assert none is None and v.nbytes == _winograd.transformed_nbytes(x.shape, (9, 6), x.dtype)
+    np.testing.assert_array_equal(y, y2)
+
+
+def test_products_streamed_into_the_output_transform_equal_the_four_at_once():
+    rng = np.random.default_rng(7)
+    u = rng.standard_normal((16, 6, 5)).astype(np.float32)
+    vs = [rng.standard_normal((4, 5, 40)).astype(np.float32) for _ in range(4)]
+    m = [u[4 * r:4 * r + 4] @ vs[r] for r in range(4)]
+    ref = np.empty((2, 4, 6, 40), np.float32)
+    _winograd._at(np, m, ref[0], ref[1])
+    np.testing.assert_array_equal(_winograd._products_at(np, u, list(vs), True), ref)
+
 def test_thread_count_changing_between_forward_and_backward(monkeypatch):
     """The forward keeps Winograd's transformed input; if the backward then takes im2col
     (BLAS went multi-threaded in between), it rebuilds its columns: same gradients."""
