@@ -23,6 +23,10 @@ __all__ = ["Tensor", "Size", "is_tensor"]
 trace_observers: list = []
 
 
+#: ``ember.autograd.functional.backward``, once ``Tensor.backward`` has first run
+_autograd: list = []
+
+
 def _read(t: "Tensor", what: str) -> None:
     if trace_observers:
         trace_observers[-1].value_read(t, what)
@@ -348,8 +352,10 @@ class Tensor:
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Any = None) -> None:
         """Accumulate d(self)/d(leaf) into each leaf's ``.grad``; see ``autograd.backward``."""
-        from ember.autograd.functional import backward
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        if not _autograd:           # imported on first use: autograd imports this module
+            from ember.autograd import functional
+            _autograd.append(functional.backward)
+        _autograd[0](self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # -- dtype / device moves --------------------------------------------------------------
     def to(self, *args: Any, **kwargs: Any) -> "Tensor":

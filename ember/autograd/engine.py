@@ -17,19 +17,21 @@ __all__ = ["run_backward"]
 
 def _topological(root_fns: list) -> list:
     """Nodes reachable from the roots, each after every node that consumes it."""
-    order, seen = [], set()
+    order, seen = [], set()         # nodes hash by identity
     for r in root_fns:
-        if id(r) in seen:
+        if r in seen:
             continue
-        seen.add(id(r))
+        seen.add(r)
         stack = [(r, iter(r.edges))]
         while stack:
             fn, it = stack[-1]
             for e in it:
-                if e is not None and e[0] is not None and id(e[0]) not in seen:
-                    seen.add(id(e[0]))
-                    stack.append((e[0], iter(e[0].edges)))
-                    break
+                if e is not None:
+                    nxt = e[0]
+                    if nxt is not None and nxt not in seen:
+                        seen.add(nxt)
+                        stack.append((nxt, iter(nxt.edges)))
+                        break
             else:
                 stack.pop()
                 order.append(fn)
@@ -134,7 +136,8 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                 for i in range(len(buf)):
                     for pos in capture.get((id(fn), i), ()):
                         results[pos] = buf[i]
-            if len(buf) == 1:
+            one = len(buf) == 1
+            if one:
                 if buf[0] is None:
                     continue
             elif all(g is None for g in buf):
@@ -147,9 +150,13 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], retain_graph: 
                     f"second time.")
             if fn.versions or fn.out_saved:
                 _check_versions(fn)
-            if len(buf) > 1 and fn.fctx is None and any(g is None for g in buf):
-                buf = [_zeros(fn.out_meta[i]) if g is None else g for i, g in enumerate(buf)]
-            in_grads = fn.op.backward(fn, *buf)
+            if one:                         # a call without `*` is faster
+                in_grads = fn.op.backward(fn, buf[0])
+            else:
+                if fn.fctx is None and any(g is None for g in buf):
+                    buf = [_zeros(fn.out_meta[i]) if g is None else g
+                           for i, g in enumerate(buf)]
+                in_grads = fn.op.backward(fn, *buf)
             if in_grads.__class__ is not tuple and not isinstance(in_grads, (tuple, list)):
                 in_grads = (in_grads,)
             if anomaly._enabled:

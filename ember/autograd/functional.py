@@ -26,14 +26,17 @@ def _root_grads(outputs: list, grads: list, where: str) -> list:
     for i, (t, g) in enumerate(zip(outputs, grads)):
         if not isinstance(t, Tensor):
             raise TypeError(f"{where}: output {i} is a {type(t).__name__}, not a Tensor")
-        if not t.requires_grad:
+        if not t._rg:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not "
                                f"have a grad_fn")
         if g is None:
             if t._data.size != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
                                    f"output {i} has shape {tuple(t.shape)}: pass gradient=")
-            g = _make(array_module(t._data).ones(t._data.shape, t._data.dtype))
+            d = t._data
+            one = array_module(d).empty(d.shape, d.dtype)    # faster than ones() for a scalar
+            one.fill(1)
+            g = _make(one)
             if trace_observers:
                 trace_observers[-1].created(g)
         elif not isinstance(g, Tensor):

@@ -10,7 +10,7 @@ from typing import Any
 
 from ember.backend.dtypes import to_dtype
 from ember.ops.inplace import inplace_method
-from ember.ops.registry import Op, register, tensor_method
+from ember.ops.registry import Op, apply, operator_method, register, tensor_method
 from ember.tensor import Tensor, _read
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
@@ -59,14 +59,19 @@ class Sub(Op):
     saves = ()
 
     def check(self, x: Any, y: Any, *, alpha: Any = 1) -> None:
-        if _is_bool(x) and _is_bool(y):
+        if isinstance(x, Tensor) and isinstance(y, Tensor) and \
+                x._data.dtype.kind != "b" != y._data.dtype.kind:
+            return                  # the common case, without the calls below
+        bx, by = _is_bool(x), _is_bool(y)
+        if not (bx or by):
+            return
+        if bx and by:
             raise RuntimeError("sub: Subtraction, the `-` operator, with two bool tensors is "
                                "not supported. Use the `^` or `logical_xor()` operator "
                                "instead.")
-        if _is_bool(x) or _is_bool(y):
-            raise RuntimeError("sub: Subtraction, the `-` operator, with a bool tensor is not "
-                               "supported. If you are trying to invert a mask, use the `~` or "
-                               "`logical_not()` operator instead.")
+        raise RuntimeError("sub: Subtraction, the `-` operator, with a bool tensor is not "
+                           "supported. If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
 
     def forward(self, xp: Any, x: Any, y: Any, *, alpha: Any = 1) -> Any:
         return x - y if alpha == 1 else x - alpha * y
@@ -375,43 +380,43 @@ def _cmp(fn: Any) -> Any:
     def method(self: Tensor, other: Any) -> Any:
         if other is None:
             return fn is ne
-        return fn(self, other)
+        return apply(fn, (self, other), {})
     return method
 
 
-Tensor.__add__ = lambda self, o: add(self, o)
-Tensor.__radd__ = _rev(add)
-Tensor.__sub__ = lambda self, o: sub(self, o)
-Tensor.__rsub__ = _rev(sub)
-Tensor.__mul__ = lambda self, o: mul(self, o)
-Tensor.__rmul__ = _rev(mul)
-Tensor.__truediv__ = lambda self, o: _div(self, o)
-Tensor.__rtruediv__ = _rev(_div)
+Tensor.__add__ = operator_method(add)
+Tensor.__radd__ = operator_method(add, reflected=True)
+Tensor.__sub__ = operator_method(sub)
+Tensor.__rsub__ = operator_method(sub, reflected=True)
+Tensor.__mul__ = operator_method(mul)
+Tensor.__rmul__ = operator_method(mul, reflected=True)
+Tensor.__truediv__ = operator_method(_div)
+Tensor.__rtruediv__ = operator_method(_div, reflected=True)
 Tensor.__floordiv__ = floor_divide
 Tensor.__rfloordiv__ = _rev(floor_divide)
-Tensor.__mod__ = lambda self, o: remainder(self, o)
-Tensor.__rmod__ = _rev(remainder)
-Tensor.__pow__ = lambda self, o: _pow(self, o)
-Tensor.__rpow__ = _rev(_pow)
-Tensor.__neg__ = lambda self: neg(self)
+Tensor.__mod__ = operator_method(remainder)
+Tensor.__rmod__ = operator_method(remainder, reflected=True)
+Tensor.__pow__ = operator_method(_pow)
+Tensor.__rpow__ = operator_method(_pow, reflected=True)
+Tensor.__neg__ = lambda self: apply(neg, (self,), {})
 Tensor.__pos__ = positive
 Tensor.__eq__ = _cmp(eq)
 Tensor.__ne__ = _cmp(ne)
-Tensor.__lt__ = lambda self, o: lt(self, o)
-Tensor.__le__ = lambda self, o: le(self, o)
-Tensor.__gt__ = lambda self, o: gt(self, o)
-Tensor.__ge__ = lambda self, o: ge(self, o)
-Tensor.__and__ = lambda self, o: bitwise_and(self, o)
-Tensor.__rand__ = _rev(bitwise_and)
-Tensor.__or__ = lambda self, o: bitwise_or(self, o)
-Tensor.__ror__ = _rev(bitwise_or)
-Tensor.__xor__ = lambda self, o: bitwise_xor(self, o)
-Tensor.__rxor__ = _rev(bitwise_xor)
-Tensor.__invert__ = lambda self: bitwise_not(self)
-Tensor.__lshift__ = lambda self, o: bitwise_left_shift(self, o)
-Tensor.__rlshift__ = _rev(bitwise_left_shift)
-Tensor.__rshift__ = lambda self, o: bitwise_right_shift(self, o)
-Tensor.__rrshift__ = _rev(bitwise_right_shift)
+Tensor.__lt__ = operator_method(lt)
+Tensor.__le__ = operator_method(le)
+Tensor.__gt__ = operator_method(gt)
+Tensor.__ge__ = operator_method(ge)
+Tensor.__and__ = operator_method(bitwise_and)
+Tensor.__rand__ = operator_method(bitwise_and, reflected=True)
+Tensor.__or__ = operator_method(bitwise_or)
+Tensor.__ror__ = operator_method(bitwise_or, reflected=True)
+Tensor.__xor__ = operator_method(bitwise_xor)
+Tensor.__rxor__ = operator_method(bitwise_xor, reflected=True)
+Tensor.__invert__ = lambda self: apply(bitwise_not, (self,), {})
+Tensor.__lshift__ = operator_method(bitwise_left_shift)
+Tensor.__rlshift__ = operator_method(bitwise_left_shift, reflected=True)
+Tensor.__rshift__ = operator_method(bitwise_right_shift)
+Tensor.__rrshift__ = operator_method(bitwise_right_shift, reflected=True)
 
 
 # -- in-place variants ----------------------------------------------------------------------

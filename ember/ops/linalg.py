@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from ember.ops.creation import eye, ones
 from ember.ops.inplace import inplace_method
-from ember.ops.registry import Op, register, tensor_method
+from ember.ops.registry import Op, operator_method, register, tensor_method
 from ember.tensor import Tensor
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger",
@@ -48,10 +48,21 @@ def _broadcast_batch(name: str, a: tuple, b: tuple, sa: tuple, sb: tuple) -> Non
                                f"broadcast together: {x} != {y}")
 
 
+def _matrices(a: Any, b: Any) -> bool:
+    """True when ``a @ b`` is a valid product of two 2-D tensors of one (non-bool) dtype."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        ad, bd = a._data, b._data
+        return ad.ndim == 2 == bd.ndim and ad.shape[1] == bd.shape[0] and \
+            ad.dtype == bd.dtype and ad.dtype.kind != "b"
+    return False
+
+
 class Matmul(Op):
     """``a @ b`` with NumPy's (and PyTorch's) rules for 1-D and batched operands."""
 
     def check(self, a: Tensor, b: Tensor) -> None:
+        if _matrices(a, b):             # fast path: the usual case passes every check below
+            return
         _same_dtype("matmul", a, b)
         sa, sb = tuple(a.shape), tuple(b.shape)
         if not sa or not sb:
@@ -124,8 +135,8 @@ class Gemm(Op):
 matmul = register(Matmul())
 gemm = register(Gemm())
 tensor_method("matmul")(matmul)
-Tensor.__matmul__ = lambda self, o: matmul(self, o)
-Tensor.__rmatmul__ = lambda self, o: matmul(o, self)
+Tensor.__matmul__ = operator_method(matmul)
+Tensor.__rmatmul__ = operator_method(matmul, reflected=True)
 
 
 def _need_dims(name: str, what: str, t: Tensor, nd: int, words: str) -> None:
@@ -137,6 +148,8 @@ def _need_dims(name: str, what: str, t: Tensor, nd: int, words: str) -> None:
 @tensor_method()
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Matrix product of two 2-D tensors (no broadcasting): ``(n, m) @ (m, p) -> (n, p)``."""
+    if _matrices(input, mat2):
+        return matmul(input, mat2)
     _same_dtype("mm", input, mat2)
     _need_dims("mm", "self", input, 2, "a matrix")
     _need_dims("mm", "mat2", mat2, 2, "a matrix")

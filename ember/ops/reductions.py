@@ -17,7 +17,7 @@ from ember.ops._util import norm_dim, norm_dims
 from ember.ops.elementwise import where
 from ember.ops.inplace import inplace_method
 from ember.ops.math import exp
-from ember.ops.registry import Op, register, tensor_method
+from ember.ops.registry import Op, apply, register, tensor_method
 from ember.ops.shape import _expand
 from ember.tensor import Tensor, trace_observers
 
@@ -48,8 +48,13 @@ def _return_repr(self: tuple) -> str:
 def _dims(dim: Any, ndim: int, op: str) -> tuple:
     """Reduced dims: None and an empty sequence mean all dims, as in PyTorch's reductions."""
     if dim is None or (isinstance(dim, (tuple, list)) and not dim):
-        return tuple(range(ndim))
+        return _ALL_DIMS[ndim] if ndim < len(_ALL_DIMS) else tuple(range(ndim))
+    if dim.__class__ is int and -ndim <= dim < ndim:      # fast path: one valid dim
+        return (dim % ndim,)
     return norm_dims(dim, ndim, op)
+
+
+_ALL_DIMS = tuple(tuple(range(n)) for n in range(8))
 
 
 def _one_dim(dim: int, ndim: int, op: str) -> tuple:
@@ -191,8 +196,9 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = N
     >>> ember.tensor([[1, 2], [3, 4]]).sum(0)
     tensor([4, 6])
     """
-    return _sum(input, dims=_dims(dim, input.ndim, "sum"), keepdim=bool(keepdim),
-                dtype=None if dtype is None else to_dtype(dtype))
+    return apply(_sum, (input,), {"dims": _dims(dim, input.ndim, "sum"),
+                                  "keepdim": bool(keepdim),
+                                  "dtype": None if dtype is None else to_dtype(dtype)})
 
 
 @tensor_method()
