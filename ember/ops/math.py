@@ -147,14 +147,20 @@ def gelu_exact_fast(x: Any) -> Any:
     ``erfc(-x / sqrt 2) * x * 0.5`` (see :func:`_erfc_fast`); None where it cannot run."""
     if x.dtype != np.float32:
         return _erfc_fast(x, -_m.sqrt(0.5), True)
+    return _pass32(_fk.gelu32_loop, x)
+
+
+def _pass32(loop: Any, x: Any, *args: Any) -> Any:
+    """``loop(flat x, *args, out)`` for a float32 NumPy array ``x`` of at least
+    :data:`_FAST_MIN_SIZE` elements, with numba; None otherwise."""
     if x.__class__ is not np.ndarray or x.size < _FAST_MIN_SIZE:
         return None
-    k = _fk.kernel(_fk.gelu32_loop)
+    k = _fk.kernel(loop)
     if k is None:
         return None
     flat = np.ascontiguousarray(x).reshape(-1)
     out = np.empty_like(flat)
-    k(flat, out)
+    k(flat, *args, out)
     return out.reshape(x.shape)
 
 
@@ -162,16 +168,12 @@ def _erfc32(x: Any, c: float, mode: int, g: Any = None, pdf_scale: float = 0.0) 
     """For a float32 NumPy array of at least :data:`_FAST_MIN_SIZE` elements, with
     numba: :func:`ember.ops._fast_math_kernels.erfc32_loop`'s one pass (``mode`` says what
     it writes); None otherwise."""
-    if x.__class__ is not np.ndarray or x.size < _FAST_MIN_SIZE:
-        return None
-    k = _fk.kernel(_fk.erfc32_loop)
-    if k is None:
-        return None
-    flat = np.ascontiguousarray(x).reshape(-1)
-    g = flat[:0] if g is None else np.ascontiguousarray(g).reshape(-1)
-    out = np.empty_like(flat)
-    k(flat, np.float32(c), *_ERFC_CONSTS[x.dtype], mode, g, np.float32(pdf_scale), out)
-    return out.reshape(x.shape)
+    g = _NO_G if g is None else np.ascontiguousarray(g).reshape(-1)
+    return _pass32(_fk.erfc32_loop, x, np.float32(c), *_ERFC_CONSTS[np.dtype(np.float32)],
+                   mode, g, np.float32(pdf_scale))
+
+
+_NO_G = np.empty(0, np.float32)          # erfc32_loop's "no upstream gradient"
 
 
 _ERFC_CONSTS = {np.dtype(d): (np.array(_ERFC_CHEB[:n], d), np.array((4, 2, 0.5, 30, 0), d))
