@@ -38,12 +38,25 @@ class EmbeddingBackward(Op):
 
     def forward(self, xp: Any, indices: Any, g: Any, *, rows: int, padding_idx: Any,
                 scale_grad_by_freq: bool) -> Any:
+        out = xp.zeros((rows, g.shape[-1]), dtype=g.dtype)
+        return self._add_rows(xp, out, indices, g, padding_idx, scale_grad_by_freq)
+
+    def forward_out(self, xp: Any, out: Any, indices: Any, g: Any, *, rows: int,
+                    padding_idx: Any, scale_grad_by_freq: bool) -> Any:
+        """The same into ``out`` (a compiled graph's reused buffer: a language model's
+        dense ``(vocab, dim)`` gradient is then not allocated, and its pages not faulted
+        in, on every step)."""
+        out.fill(0)
+        return self._add_rows(xp, out, indices, g, padding_idx, scale_grad_by_freq)
+
+    @staticmethod
+    def _add_rows(xp: Any, out: Any, indices: Any, g: Any, padding_idx: Any,
+                  scale_grad_by_freq: bool) -> Any:
         flat = indices.reshape(-1)
         g = g.reshape(flat.size, g.shape[-1])
         if scale_grad_by_freq:
-            counts = xp.bincount(flat, minlength=rows)
+            counts = xp.bincount(flat, minlength=out.shape[0])
             g = g / counts[flat].astype(g.dtype)[:, None]
-        out = xp.zeros((rows, g.shape[1]), dtype=g.dtype)
         xp.add.at(out, flat, g)
         if padding_idx is not None:
             out[padding_idx] = 0

@@ -78,6 +78,9 @@ def test_gradients_meeting_at_a_tied_weight_are_summed_into_one_of_them():
     np.testing.assert_allclose(emb.weight.detach().numpy(),
                                eager_emb.weight.detach().numpy(), rtol=1e-5, atol=1e-6)
     assert "add_into" in _graph_ops(compiled, tokens)
+    [graph] = compiled.explain(tokens).graphs
+    [dense] = [n for n in graph.nodes if n.op.name == "embedding_backward"]
+    assert dense.buffer is not None         # the (vocab, dim) gradient reuses one buffer
 
 
 def test_an_add_whose_input_is_read_later_is_not_done_in_place():
