@@ -87,10 +87,38 @@ def _lane_sum_loop(a: Any, n: int) -> Any:
     return s
 
 
+def chebyshev_block_loop(x: Any, start: int, m: int, c: Any, coef: Any, k: Any, z: Any,
+                         t: Any, u2: Any, b1: Any, b2: Any) -> None:
+    """erfc's series for the block ``x[start:start + m]``: ``z = min(|x * c|, 30)`` (NaN
+    stays NaN), ``t = 4 / (4 + z)``, ``u2 = 4 t - 2``, and the Chebyshev series ``coef``
+    in ``t`` by Clenshaw's recurrence up to degree 1, so that ``t h(t) = (u2 b1 / 2 - b2
+    + coef[0]) t``. ``k`` holds 4, 2, 0.5, 30 and 0; the arithmetic stays in the arrays'
+    dtype, with the element loop innermost (LLVM vectorizes it). Shared by the float32
+    kernel below and the float64 passes of ``ember/ops/math.py``."""
+    four, two, zero, cap = k[0], k[1], k[4], k[3]
+    for i in range(m):
+        zi = np.abs(x[start + i] * c)
+        if zi > cap:                        # erfc(30) is 0 in float32; nan stays nan
+            zi = cap
+        z[i] = zi
+        t[i] = four / (four + zi)
+        u2[i] = four * t[i] - two
+        b1[i] = zero
+        b2[i] = zero
+    for j in range(coef.shape[0] - 1, 0, -1):      # Clenshaw, highest degree first
+        cj = coef[j]
+        for i in range(m):
+            b0 = u2[i] * b1[i] - b2[i] + cj
+            b2[i] = b1[i]
+            b1[i] = b0
+
+
 # the compiled helpers, bound by kernel() under the names the kernels call
-_HELPERS = {"_exp_nonpos": _exp_nonpos_loop, "_lane_sum": _lane_sum_loop}
+_HELPERS = {"_exp_nonpos": _exp_nonpos_loop, "_lane_sum": _lane_sum_loop,
+            "_chebyshev_block": chebyshev_block_loop}
 _exp_nonpos: Any = None
 _lane_sum: Any = None
+_chebyshev_block: Any = None
 
 
 def kernel(source: Callable) -> Callable | None:
@@ -112,8 +140,9 @@ def erfc32_loop(x: Any, c: Any, coef: Any, k: Any, mode: int, g: Any, pdf_scale:
     t = 4 / (4 + |z|), h the Chebyshev series ``coef`` of ``ember/ops/math.py``; ``k``
     holds 4, 2, 0.5, 30 and 0. In blocks that stay in L1, the element loop innermost so
     that LLVM vectorizes it."""
-    four, two, half, cap, zero = k[0], k[1], k[2], k[3], k[4]
+    two, half, zero = k[1], k[2], k[4]
     block = 512
+    z = np.empty(block, np.float32)
     t = np.empty(block, np.float32)
     u2 = np.empty(block, np.float32)
     b1 = np.empty(block, np.float32)
@@ -123,22 +152,10 @@ def erfc32_loop(x: Any, c: Any, coef: Any, k: Any, mode: int, g: Any, pdf_scale:
     bits = np.empty(block, np.int32)
     for start in range(0, x.shape[0], block):
         m = min(block, x.shape[0] - start)
+        _chebyshev_block(x, start, m, c, coef, k, z, t, u2, b1, b2)
         for i in range(m):
-            zi = np.abs(x[start + i] * c)
-            if zi > cap:                    # erfc(30) is 0 in float32; nan stays nan
-                zi = cap
-            t[i] = four / (four + zi)
-            u2[i] = four * t[i] - two
-            b1[i] = zero
-            b2[i] = zero
-            e[i] = -(zi * zi)
+            e[i] = -(z[i] * z[i])
         _exp_nonpos(e, e, p, bits, m)
-        for j in range(coef.shape[0] - 1, 0, -1):      # Clenshaw, highest degree first
-            cj = coef[j]
-            for i in range(m):
-                b0 = u2[i] * b1[i] - b2[i] + cj
-                b2[i] = b1[i]
-                b1[i] = b0
         c0 = coef[0]
         for i in range(m):
             xi = x[start + i]

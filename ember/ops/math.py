@@ -68,38 +68,31 @@ def _erfc_terms_loop(x: Any, c: Any, coef: Any, k: Any, h: Any, e1: Any, e2: Any
     0.5, 30 and 0 in x's dtype, so the arithmetic stays in that dtype, step for step as
     in the NumPy code. Works in blocks that stay in L1, with the element loop innermost
     (so that LLVM vectorizes it)."""
-    four, two, zero, cap = k[0], k[1], k[4], k[3]
     split = e2.shape[0] > 0
     block = 512
+    z = np.empty(block, x.dtype)
     t = np.empty(block, x.dtype)
     u2 = np.empty(block, x.dtype)
     b1 = np.empty(block, x.dtype)
     b2 = np.empty(block, x.dtype)
     for start in range(0, x.shape[0], block):
         m = min(block, x.shape[0] - start)
+        _chebyshev_block(x, start, m, c, coef, k, z, t, u2, b1, b2)
         for i in range(m):
-            zi = np.abs(x[start + i] * c)
-            if zi > cap:                    # like minimum(z, 30): nan stays nan
-                zi = cap
-            t[i] = four / (four + zi)
-            u2[i] = four * t[i] - two
-            b1[i] = zero
-            b2[i] = zero
+            zi = z[i]
             if split:
                 zh = np.float64(np.float32(zi))
                 e1[start + i] = -(zh * zh)
                 e2[start + i] = (zh - zi) * (zh + zi)
             else:
                 e1[start + i] = -(zi * zi)
-        for j in range(coef.shape[0] - 1, 0, -1):
-            cj = coef[j]
-            for i in range(m):
-                b0 = u2[i] * b1[i] - b2[i] + cj
-                b2[i] = b1[i]
-                b1[i] = b0
         c0 = coef[0]
         for i in range(m):
             h[start + i] = (u2[i] * b1[i] * k[2] - b2[i] + c0) * t[i]
+
+
+_TERMS_HELPERS = {"_chebyshev_block": _fk.chebyshev_block_loop}   # bound by jit.kernel
+_chebyshev_block: Any = None
 
 
 def _erfc_finish_loop(x: Any, c: Any, h: Any, e: Any, k: Any, gelu: bool, out: Any) -> None:
@@ -187,7 +180,7 @@ def _erfc_parts(x: Any, c: float) -> tuple | None:
     consts = _ERFC_CONSTS.get(x.dtype)
     if consts is None or x.__class__ is not np.ndarray or x.size < _FAST_MIN_SIZE:
         return None
-    terms = jit.kernel(_erfc_terms_loop)
+    terms = jit.kernel(_erfc_terms_loop, _TERMS_HELPERS)
     if terms is None:
         return None
     flat = np.ascontiguousarray(x).reshape(-1)
