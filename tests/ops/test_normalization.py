@@ -1,4 +1,4 @@
-import contextlib
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -211,18 +211,6 @@ def test_layer_norm_empty_and_grad_fn_name():
     assert y.grad_fn.name() == "NativeLayerNormBackward0"
 
 
-@contextlib.contextmanager
-def kernels_from(size):
-    """The numba kernels (ember/ops/_fast_math_kernels.py) for arrays of ``size``
-    elements or more."""
-    keep = fk.MIN_SIZE
-    fk.MIN_SIZE = size
-    try:
-        yield
-    finally:
-        fk.MIN_SIZE = keep
-
-
 @pytest.mark.skipif(not jit.enabled(), reason="numba not installed")
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
@@ -243,7 +231,7 @@ def test_layer_norm_float32_kernel_matches_torch_and_numpy(data):
     w, b = _params(data.draw, int(np.prod(norm)), np.float32)
     w, b = (None if p is None else p.reshape(norm) for p in (w, b))
     fn = lambda m, x, w, b: m.nn.functional.layer_norm(x, norm, w, b, eps=1e-5)  # noqa: E731
-    with kernels_from(1):
+    with mock.patch.object(fk, "MIN_SIZE", 1):
         check(fn, x, w, b, gradcheck=False, grad_atol=1e-4, rtol=1e-4, atol=5e-5)
         fast = fn(ember, *(None if a is None else ember.from_numpy(a) for a in (x, w, b)))
     with jit.disabled():

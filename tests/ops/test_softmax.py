@@ -1,5 +1,5 @@
-import contextlib
 import warnings
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -101,18 +101,6 @@ def test_functional_names_are_the_implicit_dim_versions():
     assert F.softmax is not ember.softmax
 
 
-@contextlib.contextmanager
-def kernels_from(size):
-    """The numba kernels (ember/ops/_fast_math_kernels.py) for arrays of ``size``
-    elements or more."""
-    keep = fk.MIN_SIZE
-    fk.MIN_SIZE = size
-    try:
-        yield
-    finally:
-        fk.MIN_SIZE = keep
-
-
 SPECIAL = [-np.inf, 1000.0, -1000.0, 88.0, -88.0, 0.0, -0.0, 1e-30]
 
 
@@ -132,7 +120,7 @@ def test_float32_last_axis_kernel_matches_torch_and_numpy(name, data):
     flat[:len(picks)] = picks
     if data.draw(st.booleans()):
         x.reshape(-1, shape[-1])[0] = -np.inf
-    with kernels_from(1):
+    with mock.patch.object(fk, "MIN_SIZE", 1):
         check(lambda m, a: getattr(m, name)(a, -1), x, gradcheck=False)
         fast = getattr(ember, name)(ember.from_numpy(x), -1).numpy()
     with jit.disabled():
